@@ -1,0 +1,203 @@
+package api
+
+import "slices"
+
+// This file holds the deep copies of every type. Each copies exactly the
+// fields that hold references (maps, slices, pointers); a new field of such
+// a type must be added here, and TestDeepCopyCoversEveryField fails until it
+// is.
+
+// DeepCopy returns a copy of m that shares no memory with it.
+func (m *ObjectMeta) DeepCopy() *ObjectMeta {
+	out := *m
+	m.deepCopyInto(&out)
+	return &out
+}
+
+func (m *ObjectMeta) deepCopyInto(out *ObjectMeta) {
+	out.DeletionTimestamp = copyPtr(m.DeletionTimestamp)
+	out.DeletionGracePeriodSeconds = copyPtr(m.DeletionGracePeriodSeconds)
+	out.Labels = copyStringMap(m.Labels)
+	out.Annotations = copyStringMap(m.Annotations)
+	if m.OwnerReferences != nil {
+		out.OwnerReferences = make([]OwnerReference, len(m.OwnerReferences))
+		for i, ref := range m.OwnerReferences {
+			ref.Controller = copyPtr(ref.Controller)
+			ref.BlockOwnerDeletion = copyPtr(ref.BlockOwnerDeletion)
+			out.OwnerReferences[i] = ref
+		}
+	}
+}
+
+func copyPtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// DeepCopy returns a copy of p that shares no memory with it.
+func (p *Pod) DeepCopy() *Pod {
+	if p == nil {
+		return nil
+	}
+	out := *p
+	p.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Spec = *p.Spec.DeepCopy()
+	out.Status = *p.Status.DeepCopy()
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (p *Pod) DeepCopyObject() Object { return p.DeepCopy() }
+
+// DeepCopy returns a copy of s that shares no memory with it.
+func (s *PodSpec) DeepCopy() *PodSpec {
+	out := *s
+	if s.Containers != nil {
+		out.Containers = make([]Container, len(s.Containers))
+		for i := range s.Containers {
+			out.Containers[i] = *s.Containers[i].DeepCopy()
+		}
+	}
+	out.TerminationGracePeriodSeconds = copyPtr(s.TerminationGracePeriodSeconds)
+	out.NodeSelector = copyStringMap(s.NodeSelector)
+	return &out
+}
+
+// DeepCopy returns a copy of c that shares no memory with it.
+func (c *Container) DeepCopy() *Container {
+	out := *c
+	out.Command = slices.Clone(c.Command)
+	out.Args = slices.Clone(c.Args)
+	out.Ports = slices.Clone(c.Ports)
+	out.Env = slices.Clone(c.Env)
+	out.Resources.Limits = c.Resources.Limits.DeepCopy()
+	out.Resources.Requests = c.Resources.Requests.DeepCopy()
+	return &out
+}
+
+// DeepCopy returns a copy of s that shares no memory with it.
+func (s *PodStatus) DeepCopy() *PodStatus {
+	out := *s
+	out.Conditions = slices.Clone(s.Conditions)
+	out.StartTime = copyPtr(s.StartTime)
+	if s.ContainerStatuses != nil {
+		out.ContainerStatuses = make([]ContainerStatus, len(s.ContainerStatuses))
+		for i, cs := range s.ContainerStatuses {
+			cs.State = cs.State.DeepCopy()
+			cs.LastTerminationState = cs.LastTerminationState.DeepCopy()
+			cs.Started = copyPtr(cs.Started)
+			out.ContainerStatuses[i] = cs
+		}
+	}
+	return &out
+}
+
+// DeepCopy returns a copy of s that shares no memory with it.
+func (s ContainerState) DeepCopy() ContainerState {
+	return ContainerState{
+		Waiting:    copyPtr(s.Waiting),
+		Running:    copyPtr(s.Running),
+		Terminated: copyPtr(s.Terminated),
+	}
+}
+
+// DeepCopy returns a copy of t that shares no memory with it.
+func (t *PodTemplateSpec) DeepCopy() *PodTemplateSpec {
+	out := *t
+	t.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Spec = *t.Spec.DeepCopy()
+	return &out
+}
+
+// DeepCopy returns a copy of d that shares no memory with it.
+func (d *Deployment) DeepCopy() *Deployment {
+	if d == nil {
+		return nil
+	}
+	out := *d
+	d.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Spec = *d.Spec.DeepCopy()
+	out.Status.Conditions = slices.Clone(d.Status.Conditions)
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (d *Deployment) DeepCopyObject() Object { return d.DeepCopy() }
+
+// DeepCopy returns a copy of s that shares no memory with it.
+func (s *DeploymentSpec) DeepCopy() *DeploymentSpec {
+	out := *s
+	out.Replicas = copyPtr(s.Replicas)
+	out.Selector = s.Selector.DeepCopy()
+	out.Template = *s.Template.DeepCopy()
+	if s.Strategy.RollingUpdate != nil {
+		ru := *s.Strategy.RollingUpdate
+		ru.MaxSurge = copyPtr(ru.MaxSurge)
+		ru.MaxUnavailable = copyPtr(ru.MaxUnavailable)
+		out.Strategy.RollingUpdate = &ru
+	}
+	out.RevisionHistoryLimit = copyPtr(s.RevisionHistoryLimit)
+	out.ProgressDeadlineSeconds = copyPtr(s.ProgressDeadlineSeconds)
+	return &out
+}
+
+// DeepCopy returns a copy of s that shares no memory with it.
+func (s *Service) DeepCopy() *Service {
+	if s == nil {
+		return nil
+	}
+	out := *s
+	s.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Spec.Ports = slices.Clone(s.Spec.Ports)
+	out.Spec.Selector = copyStringMap(s.Spec.Selector)
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (s *Service) DeepCopyObject() Object { return s.DeepCopy() }
+
+// DeepCopy returns a copy of n that shares no memory with it.
+func (n *Namespace) DeepCopy() *Namespace {
+	if n == nil {
+		return nil
+	}
+	out := *n
+	n.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (n *Namespace) DeepCopyObject() Object { return n.DeepCopy() }
+
+// DeepCopy returns a copy of n that shares no memory with it.
+func (n *Node) DeepCopy() *Node {
+	if n == nil {
+		return nil
+	}
+	out := *n
+	n.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Status.Capacity = n.Status.Capacity.DeepCopy()
+	out.Status.Allocatable = n.Status.Allocatable.DeepCopy()
+	out.Status.Conditions = slices.Clone(n.Status.Conditions)
+	out.Status.Addresses = slices.Clone(n.Status.Addresses)
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (n *Node) DeepCopyObject() Object { return n.DeepCopy() }
+
+// DeepCopy returns a copy of e that shares no memory with it.
+func (e *Event) DeepCopy() *Event {
+	if e == nil {
+		return nil
+	}
+	out := *e
+	e.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (e *Event) DeepCopyObject() Object { return e.DeepCopy() }
