@@ -1,0 +1,470 @@
+// Package nodeagent is Baton's kubelet: one agent per Node, and the only
+// caller of the runtime. An agent starts the containers of the Pods bound
+// to its node, restarts them per restartPolicy with crash-loop backoff,
+// reports their status, stops and removes the containers of deleted Pods
+// within their grace period, and heartbeats its Node.
+//
+// An agent trusts the runtime, not its memory: at start it lists the
+// runtime's sandboxes and containers and adopts those labelled as Baton's
+// (see runtime.LabelPodUID), so a restarted agent never starts duplicates;
+// containers of Pods that no longer exist are stopped. Exits arrive as
+// runtime events, and a periodic relist repairs any event that was missed.
+package nodeagent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/clock"
+	"github.com/batonhq/baton/internal/controller"
+	"github.com/batonhq/baton/internal/events"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/runtime"
+)
+
+// LabelPodGracePeriod records a Pod's termination grace period (seconds)
+// on its containers, so that an agent that finds them without their Pod
+// still stops them gently.
+const LabelPodGracePeriod = "io.baton.pod.termination-grace-period"
+
+// defaultGrace is used when a container carries no grace period.
+const defaultGrace = 30 * time.Second
+
+// Agent runs the Pods of one Node.
+type Agent struct {
+	node   string
+	hostIP string
+	rt     runtime.Runtime
+	store  *store.Store
+	clock  clock.Clock
+	log    *zap.Logger
+	events events.Source
+	writer *statusWriter
+	cfg    Config
+
+	ctrl    *controller.Controller
+	cache   *cache
+	backoff *crashBackoff
+
+	mu sync.Mutex // guards the fields below
+	// runtimeName prefixes container IDs in status ("fake://abc").
+	runtimeName string
+	// killing holds the UIDs of Pods being torn down.
+	killing map[string]bool
+	// statuses holds the last status submitted per Pod UID, which may be
+	// newer than the store's until the writer flushes.
+	statuses map[string]*api.PodStatus
+	// startFailures holds the last failed start per "uid/container".
+	startFailures map[string]startFailure
+	// runCtx is the context of Run, for teardown goroutines.
+	runCtx context.Context
+	// teardowns tracks teardown goroutines.
+	teardowns sync.WaitGroup
+}
+
+type startFailure struct {
+	at      time.Time
+	waiting *api.ContainerStateWaiting
+}
+
+var _ controller.Reconciler = (*Agent)(nil)
+
+// Reconcile makes the runtime match the Pod at req.
+func (a *Agent) Reconcile(ctx context.Context, req controller.Request) (controller.Result, error) {
+	var pod *api.Pod
+	a.store.View(func(tx store.ReadTx) {
+		p, err := store.Get[*api.Pod](tx, req.Namespace, req.Name)
+		if err == nil && p.Spec.NodeName == a.node {
+			pod = p
+		}
+	})
+	var rec *podRuntime
+	for _, r := range a.cache.get(req) {
+		if pod != nil && r.uid == pod.UID {
+			rec = r
+			continue
+		}
+		// Left over from a Pod that is gone or was replaced.
+		a.teardown(r, r.grace, nil)
+	}
+	if pod == nil {
+		return controller.Result{}, nil
+	}
+	if rec == nil {
+		rec = &podRuntime{key: req, uid: pod.UID, sandboxes: map[string]runtime.Sandbox{}, containers: map[string]runtime.Container{}}
+	}
+	if pod.DeletionTimestamp != nil {
+		grace := defaultGrace
+		if pod.DeletionGracePeriodSeconds != nil {
+			grace = time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
+		}
+		a.teardown(rec, grace, pod)
+		return controller.Result{}, nil
+	}
+	if a.isKilling(pod.UID) {
+		return controller.Result{}, nil
+	}
+	return a.syncPod(ctx, pod, rec)
+}
+
+func (a *Agent) getRuntimeName() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.runtimeName
+}
+
+func (a *Agent) isKilling(uid string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.killing[uid]
+}
+
+// lastStatus returns the newest status known for pod.
+func (a *Agent) lastStatus(pod *api.Pod) *api.PodStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if st, ok := a.statuses[pod.UID]; ok {
+		return st
+	}
+	return &pod.Status
+}
+
+// syncPod starts what should run, restarts what exited, and reports status.
+func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (controller.Result, error) {
+	key := controller.RequestFor(pod)
+	prev := a.lastStatus(pod)
+	now := a.clock.Now()
+	sb, ok := rec.readySandbox()
+	if prev.Phase == api.PodSucceeded || prev.Phase == api.PodFailed {
+		// Finished for good: release the network, keep the containers for
+		// their logs.
+		if ok {
+			return controller.Result{}, a.rt.StopPodSandbox(ctx, sb.ID)
+		}
+		return controller.Result{}, nil
+	}
+	if !ok {
+		var err error
+		sb, err = a.rt.RunPodSandbox(ctx, sandboxConfig(pod, rec.nextSandboxAttempt()))
+		if err != nil {
+			a.events.Warning(pod, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
+			return controller.Result{}, fmt.Errorf("create sandbox for pod %s: %w", key, err)
+		}
+		rec.sandboxes[sb.ID] = sb
+		a.cache.putSandbox(key, pod.UID, sb)
+	}
+
+	waiting := map[string]*api.ContainerStateWaiting{}
+	var requeue time.Duration
+	wake := func(d time.Duration) {
+		if d > 0 && (requeue == 0 || d < requeue) {
+			requeue = d
+		}
+	}
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		w, after := a.syncContainer(ctx, pod, rec, sb, c, now)
+		if w != nil {
+			waiting[c.Name] = w
+		}
+		wake(after)
+	}
+
+	status := buildStatus(statusInput{
+		pod: pod, prev: prev, sandbox: &sb, rt: rec, waiting: waiting,
+		hostIP: a.hostIP, runtimeName: a.getRuntimeName(), now: now,
+	})
+	if status.Phase == api.PodSucceeded || status.Phase == api.PodFailed {
+		if err := a.rt.StopPodSandbox(ctx, sb.ID); err != nil {
+			return controller.Result{}, fmt.Errorf("stop sandbox of finished pod %s: %w", key, err)
+		}
+	}
+	if !reflect.DeepEqual(prev, status) {
+		a.mu.Lock()
+		a.statuses[pod.UID] = status
+		a.mu.Unlock()
+		a.writer.setStatus(key, pod.UID, status)
+	}
+	return controller.Result{RequeueAfter: requeue}, nil
+}
+
+// syncContainer brings one container of pod to where it should be. It
+// returns why the container is waiting, if it is, and when to look again.
+func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime, sb runtime.Sandbox, c *api.Container, now time.Time) (*api.ContainerStateWaiting, time.Duration) {
+	key := controller.RequestFor(pod)
+	hash := ContainerHash(c)
+	attempts := rec.attempts(sb.ID, c.Name)
+	var next uint32
+	if len(attempts) > 0 {
+		latest := attempts[0]
+		next = latest.Config.Attempt + 1
+		switch latest.State {
+		case runtime.ContainerRunning:
+			if latest.Config.Labels[runtime.LabelContainerHash] == hash {
+				return nil, 0
+			}
+			a.events.Normal(pod, "Killing", "Container %s definition changed, will be restarted", c.Name)
+			if err := runtime.KillContainer(ctx, a.rt, latest.ID, podGrace(pod)); err != nil {
+				return &api.ContainerStateWaiting{Reason: reasonContainerCreating, Message: err.Error()}, 0
+			}
+			a.cache.removeContainer(pod.UID, latest.ID)
+			delete(rec.containers, latest.ID)
+		case runtime.ContainerExited:
+			if !shouldRestart(pod.Spec.RestartPolicy, latest.ExitCode) {
+				return nil, 0
+			}
+			bkey := pod.UID + "/" + c.Name
+			if wait := a.backoff.wait(bkey, latest.FinishedAt, now); wait > 0 {
+				a.events.Warning(pod, "BackOff", "Back-off restarting failed container %s", c.Name)
+				return &api.ContainerStateWaiting{
+					Reason:  reasonCrashLoopBackOff,
+					Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", a.backoff.current(bkey), c.Name, pod.Name),
+				}, wait
+			}
+			a.backoff.next(bkey, now)
+		default:
+			// Created but never started (the agent stopped midway):
+			// discard it and start afresh.
+			if err := a.rt.RemoveContainer(ctx, latest.ID); err != nil {
+				return &api.ContainerStateWaiting{Reason: reasonContainerCreating, Message: err.Error()}, 0
+			}
+			a.cache.removeContainer(pod.UID, latest.ID)
+			delete(rec.containers, latest.ID)
+			next = latest.Config.Attempt
+		}
+	}
+
+	skey := pod.UID + "/" + c.Name + "/start"
+	a.mu.Lock()
+	failure, failed := a.startFailures[skey]
+	a.mu.Unlock()
+	if failed {
+		if wait := a.backoff.wait(skey, failure.at, now); wait > 0 {
+			w := *failure.waiting
+			if w.Reason == runtime.ReasonErrImagePull {
+				w.Reason = "ImagePullBackOff"
+			}
+			return &w, wait
+		}
+	}
+
+	ctr, err := runtime.StartContainer(ctx, a.rt, sb.ID, a.containerConfig(pod, c, next, hash), pullPolicy(c))
+	if err != nil {
+		reason := runtime.ReasonRunContainerError
+		var se *runtime.StartError
+		if errors.As(err, &se) {
+			reason = se.Reason
+		}
+		w := &api.ContainerStateWaiting{Reason: reason, Message: err.Error()}
+		a.backoff.next(skey, now)
+		a.mu.Lock()
+		a.startFailures[skey] = startFailure{at: now, waiting: w}
+		a.mu.Unlock()
+		a.events.Warning(pod, "Failed", "Error: %s", reason)
+		return w, a.backoff.current(skey)
+	}
+	if failed {
+		a.backoff.forget(skey)
+		a.mu.Lock()
+		delete(a.startFailures, skey)
+		a.mu.Unlock()
+	}
+	rec.containers[ctr.ID] = ctr
+	a.cache.putContainer(key, pod.UID, ctr, podGrace(pod))
+	a.events.Normal(pod, "Started", "Started container %s", c.Name)
+	// Keep the run before this one, for lastState and logs; drop older.
+	for _, old := range attempts[min(1, len(attempts)):] {
+		if old.State != runtime.ContainerExited {
+			continue
+		}
+		if err := a.rt.RemoveContainer(ctx, old.ID); err == nil {
+			a.cache.removeContainer(pod.UID, old.ID)
+			delete(rec.containers, old.ID)
+		}
+	}
+	return nil, 0
+}
+
+func shouldRestart(policy api.RestartPolicy, exitCode int32) bool {
+	switch policy {
+	case api.RestartPolicyNever:
+		return false
+	case api.RestartPolicyOnFailure:
+		return exitCode != 0
+	}
+	return true
+}
+
+// teardown stops and removes everything of rec in the background, within
+// grace. When pod is given, its object is removed from the store after.
+func (a *Agent) teardown(rec *podRuntime, grace time.Duration, pod *api.Pod) {
+	a.mu.Lock()
+	if a.killing[rec.uid] {
+		a.mu.Unlock()
+		return
+	}
+	if len(rec.sandboxes) == 0 && len(rec.containers) == 0 {
+		a.mu.Unlock()
+		a.finishTeardown(rec, pod)
+		return
+	}
+	a.killing[rec.uid] = true
+	ctx := a.runCtx
+	a.teardowns.Add(1)
+	a.mu.Unlock()
+	if pod != nil {
+		a.events.Normal(pod, "Killing", "Stopping pod within %s", grace)
+	}
+	go func() {
+		defer a.teardowns.Done()
+		err := a.tearDownRuntime(ctx, rec, grace)
+		a.mu.Lock()
+		delete(a.killing, rec.uid)
+		a.mu.Unlock()
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("could not stop pod; retrying", zap.Stringer("pod", rec.key), zap.Error(err))
+				a.ctrl.EnqueueAfter(rec.key, time.Second)
+			}
+			return
+		}
+		a.finishTeardown(rec, pod)
+	}()
+}
+
+func (a *Agent) tearDownRuntime(ctx context.Context, rec *podRuntime, grace time.Duration) error {
+	for id := range rec.sandboxes {
+		if err := runtime.TearDownSandbox(ctx, a.rt, id, grace); err != nil {
+			return err
+		}
+	}
+	// Containers whose sandbox the agent never saw.
+	for id, c := range rec.containers {
+		if _, ok := rec.sandboxes[c.SandboxID]; !ok {
+			if err := runtime.KillContainer(ctx, a.rt, id, grace); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (a *Agent) finishTeardown(rec *podRuntime, pod *api.Pod) {
+	a.cache.removePod(rec.uid)
+	a.backoff.forget(rec.uid + "/")
+	a.mu.Lock()
+	delete(a.statuses, rec.uid)
+	for k := range a.startFailures {
+		if len(k) > len(rec.uid) && k[:len(rec.uid)] == rec.uid {
+			delete(a.startFailures, k)
+		}
+	}
+	a.mu.Unlock()
+	if pod != nil {
+		a.writer.remove(rec.key, rec.uid)
+	}
+}
+
+func podGrace(pod *api.Pod) time.Duration {
+	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		return time.Duration(*g) * time.Second
+	}
+	return defaultGrace
+}
+
+func graceFromLabels(labels map[string]string) time.Duration {
+	if s, err := strconv.ParseInt(labels[LabelPodGracePeriod], 10, 64); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	return defaultGrace
+}
+
+func sandboxConfig(pod *api.Pod, attempt uint32) runtime.SandboxConfig {
+	cfg := runtime.SandboxConfig{
+		Name:        pod.Name,
+		Namespace:   pod.Namespace,
+		UID:         pod.UID,
+		Attempt:     attempt,
+		Hostname:    pod.Name,
+		HostNetwork: pod.Spec.HostNetwork,
+		Labels: map[string]string{
+			runtime.LabelPodNamespace: pod.Namespace,
+			runtime.LabelPodName:      pod.Name,
+			runtime.LabelPodUID:       pod.UID,
+		},
+	}
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort != 0 {
+				cfg.PortMappings = append(cfg.PortMappings, runtime.PortMapping{
+					Protocol: string(p.Protocol), ContainerPort: p.ContainerPort, HostPort: p.HostPort, HostIP: p.HostIP,
+				})
+			}
+		}
+	}
+	return cfg
+}
+
+func (a *Agent) containerConfig(pod *api.Pod, c *api.Container, attempt uint32, hash string) runtime.ContainerConfig {
+	cfg := runtime.ContainerConfig{
+		Name:       c.Name,
+		Attempt:    attempt,
+		Image:      c.Image,
+		Command:    c.Command,
+		Args:       c.Args,
+		WorkingDir: c.WorkingDir,
+		Labels: map[string]string{
+			runtime.LabelPodNamespace:  pod.Namespace,
+			runtime.LabelPodName:       pod.Name,
+			runtime.LabelPodUID:        pod.UID,
+			runtime.LabelContainerName: c.Name,
+			runtime.LabelContainerHash: hash,
+			LabelPodGracePeriod:        strconv.FormatInt(int64(podGrace(pod)/time.Second), 10),
+		},
+	}
+	for _, e := range c.Env {
+		cfg.Env = append(cfg.Env, e.Name+"="+e.Value)
+	}
+	if q, ok := c.Resources.Requests[api.ResourceCPU]; ok {
+		cfg.Resources.CPURequestMilli = q.MilliValue()
+	}
+	if q, ok := c.Resources.Limits[api.ResourceCPU]; ok {
+		cfg.Resources.CPULimitMilli = q.MilliValue()
+	}
+	if q, ok := c.Resources.Limits[api.ResourceMemory]; ok {
+		cfg.Resources.MemoryLimitBytes = q.Value()
+	}
+	return cfg
+}
+
+func pullPolicy(c *api.Container) runtime.PullPolicy {
+	switch c.ImagePullPolicy {
+	case api.PullAlways:
+		return runtime.PullAlways
+	case api.PullNever:
+		return runtime.PullNever
+	}
+	return runtime.PullIfNotPresent
+}
+
+// ContainerHash returns a hash of a container's spec; a running container
+// whose hash differs from its spec's is replaced.
+func ContainerHash(c *api.Container) string {
+	data, err := json.Marshal(c)
+	if err != nil {
+		panic("nodeagent: a container spec must encode as JSON: " + err.Error())
+	}
+	h := fnv.New64a()
+	h.Write(data)
+	return strconv.FormatUint(h.Sum64(), 16)
+}

@@ -1,0 +1,295 @@
+package nodeagent
+
+import (
+	"context"
+	goruntime "runtime"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/clock"
+	"github.com/batonhq/baton/internal/controller"
+	"github.com/batonhq/baton/internal/events"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/runtime"
+)
+
+// Defaults of Config.
+const (
+	DefaultWorkers             = 4
+	DefaultCrashBackoffInitial = 10 * time.Second
+	DefaultCrashBackoffMax     = 5 * time.Minute
+	DefaultRelistPeriod        = 10 * time.Second
+	DefaultHeartbeatPeriod     = 10 * time.Second
+)
+
+// Config is shared by every agent of a Manager. Zero fields take defaults.
+type Config struct {
+	Store  *store.Store
+	Clock  clock.Clock
+	Log    *zap.Logger
+	Events *events.Recorder
+	// Workers is the number of Pods each agent syncs at once.
+	Workers int
+	// CrashBackoffInitial and CrashBackoffMax bound restart delays.
+	CrashBackoffInitial time.Duration
+	CrashBackoffMax     time.Duration
+	// RelistPeriod is how often each agent lists its runtime to repair
+	// missed events.
+	RelistPeriod time.Duration
+	// HeartbeatPeriod is how often each agent reports its Node.
+	HeartbeatPeriod time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = clock.Real()
+	}
+	if c.Log == nil {
+		c.Log = zap.NewNop()
+	}
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.CrashBackoffInitial <= 0 {
+		c.CrashBackoffInitial = DefaultCrashBackoffInitial
+	}
+	if c.CrashBackoffMax <= 0 {
+		c.CrashBackoffMax = DefaultCrashBackoffMax
+	}
+	if c.RelistPeriod <= 0 {
+		c.RelistPeriod = DefaultRelistPeriod
+	}
+	if c.HeartbeatPeriod <= 0 {
+		c.HeartbeatPeriod = DefaultHeartbeatPeriod
+	}
+}
+
+// Node names a node and the runtime its agent drives.
+type Node struct {
+	Name    string
+	Runtime runtime.Runtime
+	// HostIP is the node's address, reported as the Pods' hostIP.
+	HostIP string
+}
+
+// Manager runs one agent per node and routes Pod changes to them.
+type Manager struct {
+	cfg    Config
+	agents map[string]*Agent
+	writer *statusWriter
+}
+
+// NewManager returns a manager for nodes.
+func NewManager(cfg Config, nodes []Node) *Manager {
+	cfg.setDefaults()
+	m := &Manager{cfg: cfg, agents: map[string]*Agent{}, writer: newStatusWriter(cfg.Store, cfg.Log.Named("status"))}
+	for _, n := range nodes {
+		if n.HostIP == "" {
+			n.HostIP = "127.0.0.1"
+		}
+		a := &Agent{
+			node:          n.Name,
+			hostIP:        n.HostIP,
+			rt:            n.Runtime,
+			store:         cfg.Store,
+			clock:         cfg.Clock,
+			log:           cfg.Log.Named("node").With(zap.String("node", n.Name)),
+			writer:        m.writer,
+			cfg:           cfg,
+			cache:         newCache(),
+			backoff:       newCrashBackoff(cfg.CrashBackoffInitial, cfg.CrashBackoffMax),
+			killing:       map[string]bool{},
+			statuses:      map[string]*api.PodStatus{},
+			startFailures: map[string]startFailure{},
+		}
+		if cfg.Events != nil {
+			a.events = cfg.Events.For("node-agent", n.Name)
+		}
+		a.ctrl = controller.New("node-agent", a, controller.Options{Workers: cfg.Workers, Log: a.log, Clock: cfg.Clock})
+		m.agents[n.Name] = a
+	}
+	return m
+}
+
+// Run runs every agent until ctx ends and returns once all have stopped.
+func (m *Manager) Run(ctx context.Context) error {
+	snap, cancel := m.cfg.Store.Subscribe(func(ch store.Change) bool { return ch.Kind() == api.KindPod }, m.route)
+	defer cancel()
+	for name, a := range m.agents {
+		for _, pod := range snap.PodsOnNode(name) {
+			a.ctrl.Enqueue(controller.RequestFor(pod))
+		}
+	}
+	writerCtx, stopWriter := context.WithCancel(context.Background())
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		m.writer.run(writerCtx)
+	}()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, a := range m.agents {
+		g.Go(func() error { return a.run(gctx) })
+	}
+	err := g.Wait()
+	// Agents are done: write what they left, then stop the writer.
+	stopWriter()
+	<-writerDone
+	return err
+}
+
+// route hands a Pod change to the agents of the nodes it concerns. It runs
+// under the store's write lock.
+func (m *Manager) route(ch store.Change) {
+	pod := ch.Object.(*api.Pod)
+	req := controller.RequestFor(pod)
+	if a := m.agents[pod.Spec.NodeName]; a != nil && !statusOnly(ch) {
+		a.ctrl.Enqueue(req)
+	}
+	if old, ok := ch.Old.(*api.Pod); ok && old.Spec.NodeName != pod.Spec.NodeName {
+		if a := m.agents[old.Spec.NodeName]; a != nil {
+			a.ctrl.Enqueue(req)
+		}
+	}
+}
+
+// statusOnly reports whether a change only rewrote a Pod's status, which
+// the agents themselves write and need not react to.
+func statusOnly(ch store.Change) bool {
+	if ch.Type != store.Modified {
+		return false
+	}
+	old, pod := ch.Old.(*api.Pod), ch.Object.(*api.Pod)
+	return old.UID == pod.UID && old.Generation == pod.Generation &&
+		old.Spec.NodeName == pod.Spec.NodeName &&
+		(old.DeletionTimestamp == nil) == (pod.DeletionTimestamp == nil)
+}
+
+// run heartbeats, adopts what the runtime holds, follows its events and
+// syncs Pods until ctx ends; it returns after every goroutine it started.
+func (a *Agent) run(ctx context.Context) error {
+	a.mu.Lock()
+	a.runCtx = ctx
+	a.mu.Unlock()
+	a.heartbeat(ctx)
+	a.relist(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { a.every(gctx, a.cfg.HeartbeatPeriod, a.heartbeat); return nil })
+	g.Go(func() error { a.every(gctx, a.cfg.RelistPeriod, a.relist); return nil })
+	g.Go(func() error { a.followEvents(gctx); return nil })
+	g.Go(func() error { return a.ctrl.Run(gctx) })
+	err := g.Wait()
+	a.teardowns.Wait()
+	return err
+}
+
+// every calls fn each period on the agent's clock until ctx ends.
+func (a *Agent) every(ctx context.Context, period time.Duration, fn func(context.Context)) {
+	for {
+		t := a.clock.NewTimer(period)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+			fn(ctx)
+		}
+	}
+}
+
+// relist lists the runtime and reconciles the Pods whose state differs
+// from the cache's. The first relist adopts what is running.
+func (a *Agent) relist(ctx context.Context) {
+	since := a.cache.sequence()
+	sandboxes, err := a.rt.ListPodSandboxes(ctx, nil)
+	if err != nil {
+		a.log.Debug("relist failed", zap.Error(err))
+		return
+	}
+	containers, err := a.rt.ListContainers(ctx, runtime.ContainerFilter{})
+	if err != nil {
+		a.log.Debug("relist failed", zap.Error(err))
+		return
+	}
+	for _, key := range a.cache.merge(since, sandboxes, containers) {
+		a.ctrl.Enqueue(key)
+	}
+}
+
+// followEvents applies container exits as they happen, resubscribing with
+// backoff when the stream breaks.
+func (a *Agent) followEvents(ctx context.Context) {
+	retry := time.Second
+	for ctx.Err() == nil {
+		ch, err := a.rt.Events(ctx)
+		if err == nil {
+			retry = time.Second
+			for ev := range ch {
+				if ev.Type != runtime.ContainerExitedEvent {
+					continue
+				}
+				a.cache.exited(ev)
+				if ns, name := ev.Labels[runtime.LabelPodNamespace], ev.Labels[runtime.LabelPodName]; name != "" {
+					a.ctrl.Enqueue(controller.Request{Namespace: ns, Name: name})
+				}
+			}
+			// The stream ended: something may have been missed.
+			a.relist(ctx)
+		}
+		t := a.clock.NewTimer(retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		retry = min(retry*2, 30*time.Second)
+	}
+}
+
+// heartbeat reports the node Ready while its runtime answers.
+func (a *Agent) heartbeat(ctx context.Context) {
+	v, verr := a.rt.Version(ctx)
+	now := a.clock.Now()
+	err := a.store.Update(func(tx store.Tx) error {
+		node, err := store.Get[*api.Node](tx, "", a.node)
+		if err != nil {
+			return nil // removed; the agent has nothing to report on
+		}
+		next := *node
+		next.Status.Conditions = nil
+		ready := api.NodeCondition{Type: api.NodeReady, Status: api.ConditionTrue, Reason: "AgentReady",
+			Message: "node agent is posting ready status", LastHeartbeatTime: api.NewTime(now), LastTransitionTime: api.NewTime(now)}
+		if verr != nil {
+			ready.Status, ready.Reason = api.ConditionFalse, "RuntimeUnavailable"
+			ready.Message = "container runtime is down: " + verr.Error()
+		} else {
+			next.Status.NodeInfo = api.NodeSystemInfo{
+				ContainerRuntimeVersion: v.RuntimeName + "://" + v.RuntimeVersion,
+				OperatingSystem:         goruntime.GOOS,
+				Architecture:            goruntime.GOARCH,
+			}
+		}
+		if old := node.Status.Condition(api.NodeReady); old != nil && old.Status == ready.Status {
+			ready.LastTransitionTime = old.LastTransitionTime
+		}
+		for _, c := range node.Status.Conditions {
+			if c.Type != api.NodeReady {
+				next.Status.Conditions = append(next.Status.Conditions, c)
+			}
+		}
+		next.Status.Conditions = append(next.Status.Conditions, ready)
+		next.Status.Addresses = []api.NodeAddress{{Type: "InternalIP", Address: a.hostIP}, {Type: "Hostname", Address: a.node}}
+		return tx.Update(&next)
+	})
+	if err != nil {
+		a.log.Warn("could not post node status", zap.Error(err))
+	}
+	if verr == nil && a.runtimeName == "" {
+		a.mu.Lock()
+		a.runtimeName = v.RuntimeName
+		a.mu.Unlock()
+	}
+}

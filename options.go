@@ -1,0 +1,88 @@
+package baton
+
+import (
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/batonhq/baton/clock"
+	"github.com/batonhq/baton/runtime"
+)
+
+// Option configures an Orchestrator; see New.
+type Option func(*config)
+
+type config struct {
+	runtime      runtime.Runtime
+	nodes        []NodeConfig
+	log          *zap.Logger
+	clock        clock.Clock
+	snapshot     io.Reader
+	crashInitial time.Duration
+	crashMax     time.Duration
+	workers      int
+}
+
+// NodeConfig describes a Node: a runtime plus the capacity and labels the
+// scheduler places Pods by.
+type NodeConfig struct {
+	// Name is the Node's name, a DNS-1123 subdomain.
+	Name string
+	// Runtime runs the Node's containers.
+	Runtime runtime.Runtime
+	// Capacity is the Node's resources (cpu, memory, pods). Missing
+	// entries are measured from the host: its CPUs, its memory, and 110
+	// pods as in Kubernetes.
+	Capacity ResourceList
+	// Labels are the Node's labels, for Pods' nodeSelector.
+	Labels map[string]string
+	// Address is the Node's IP address, reported as hostIP; default
+	// 127.0.0.1.
+	Address string
+}
+
+// WithRuntime sets the runtime of the default Node, "local". The default
+// is a new in-memory fake runtime (runtime/fake). It cannot be combined
+// with WithNode.
+func WithRuntime(rt runtime.Runtime) Option {
+	return func(c *config) { c.runtime = rt }
+}
+
+// WithNode adds a Node. Without any, the Orchestrator has one Node called
+// "local" running on the runtime of WithRuntime.
+func WithNode(n NodeConfig) Option {
+	return func(c *config) { c.nodes = append(c.nodes, n) }
+}
+
+// WithLogger sets the logger; the default logs nothing. Baton never logs
+// the values of Secrets or environment variables.
+func WithLogger(l *zap.Logger) Option {
+	return func(c *config) { c.log = l }
+}
+
+// WithClock sets the clock every timer and timestamp reads, so tests can
+// run on a clock.Fake.
+func WithClock(clk clock.Clock) Option {
+	return func(c *config) { c.clock = clk }
+}
+
+// WithSnapshot restores the state saved by Orchestrator.SaveSnapshot: the
+// new Orchestrator starts with the same objects, and its node agents adopt
+// the containers still running for them rather than start new ones.
+func WithSnapshot(r io.Reader) Option {
+	return func(c *config) { c.snapshot = r }
+}
+
+// WithCrashLoopBackoff sets the delays between restarts of a container
+// that keeps exiting: the first restart is immediate, then initial,
+// doubling up to max. The defaults are Kubernetes': 10s and 5m.
+func WithCrashLoopBackoff(initial, max time.Duration) Option {
+	return func(c *config) { c.crashInitial, c.crashMax = initial, max }
+}
+
+// WithNodeWorkers sets how many Pods each node agent syncs at once; the
+// default is 4. Raise it for runtimes whose calls take long.
+func WithNodeWorkers(n int) Option {
+	return func(c *config) { c.workers = n }
+}
