@@ -189,13 +189,18 @@ func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (con
 			return controller.Result{}, fmt.Errorf("stop sandbox of finished pod %s: %w", key, err)
 		}
 	}
+	// Arm the next look before publishing the status, so that whoever sees
+	// a container waiting in back-off can count on its restart being due.
+	if requeue > 0 {
+		a.ctrl.EnqueueAfter(key, requeue)
+	}
 	if !reflect.DeepEqual(prev, status) {
 		a.mu.Lock()
 		a.statuses[pod.UID] = status
 		a.mu.Unlock()
 		a.writer.setStatus(key, pod.UID, status)
 	}
-	return controller.Result{RequeueAfter: requeue}, nil
+	return controller.Result{}, nil
 }
 
 // syncContainer brings one container of pod to where it should be. It

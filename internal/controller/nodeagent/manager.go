@@ -173,14 +173,20 @@ func (a *Agent) run(ctx context.Context) error {
 	a.mu.Lock()
 	a.runCtx = ctx
 	a.mu.Unlock()
-	a.heartbeat(ctx)
-	a.relist(ctx)
 	g, gctx := errgroup.WithContext(ctx)
+	// Subscribe to exits before looking at anything, so that none is
+	// missed between the first relist and the first event.
+	events, err := a.rt.Events(gctx)
+	if err != nil {
+		a.log.Warn("runtime events unavailable; relying on relists until they return", zap.Error(err))
+	}
+	a.heartbeat(gctx)
+	a.relist(gctx)
 	g.Go(func() error { a.every(gctx, a.cfg.HeartbeatPeriod, a.heartbeat); return nil })
 	g.Go(func() error { a.every(gctx, a.cfg.RelistPeriod, a.relist); return nil })
-	g.Go(func() error { a.followEvents(gctx); return nil })
+	g.Go(func() error { a.followEvents(gctx, events); return nil })
 	g.Go(func() error { return a.ctrl.Run(gctx) })
-	err := g.Wait()
+	err = g.Wait()
 	a.teardowns.Wait()
 	return err
 }
@@ -218,13 +224,13 @@ func (a *Agent) relist(ctx context.Context) {
 	}
 }
 
-// followEvents applies container exits as they happen, resubscribing with
-// backoff when the stream breaks.
-func (a *Agent) followEvents(ctx context.Context) {
+// followEvents applies container exits as they happen from ch (nil if the
+// first subscription failed), resubscribing with backoff when the stream
+// breaks.
+func (a *Agent) followEvents(ctx context.Context, ch <-chan runtime.Event) {
 	retry := time.Second
 	for ctx.Err() == nil {
-		ch, err := a.rt.Events(ctx)
-		if err == nil {
+		if ch != nil {
 			retry = time.Second
 			for ev := range ch {
 				if ev.Type != runtime.ContainerExitedEvent {
@@ -246,6 +252,12 @@ func (a *Agent) followEvents(ctx context.Context) {
 		case <-t.C():
 		}
 		retry = min(retry*2, 30*time.Second)
+		var err error
+		if ch, err = a.rt.Events(ctx); err != nil {
+			ch = nil
+		} else {
+			a.relist(ctx) // what happened while unsubscribed
+		}
 	}
 }
 
