@@ -57,14 +57,21 @@ func quoteKey(namespace, name string) string {
 // FieldError is one problem with one field.
 type FieldError struct {
 	// Path locates the field, such as
-	// "spec.template.spec.containers[0].image".
+	// "spec.template.spec.containers[0].image". It is empty for a problem
+	// with the object or document as a whole, such as malformed YAML.
 	Path string
 	// Detail says what is wrong and, where it helps, what is allowed.
 	// It never quotes the value of a secret.
 	Detail string
 }
 
-func (e FieldError) Error() string { return e.Path + ": " + e.Detail }
+// Error returns "path: detail", or the detail alone when Path is empty.
+func (e FieldError) Error() string {
+	if e.Path == "" {
+		return e.Detail
+	}
+	return e.Path + ": " + e.Detail
+}
 
 // ValidationError lists every problem found in one object or manifest
 // document. It matches ErrInvalid under errors.Is.
@@ -76,6 +83,7 @@ type ValidationError struct {
 	Fields []FieldError
 }
 
+// Error names the object, when known, and lists every problem.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	switch {

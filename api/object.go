@@ -202,6 +202,11 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("time must be an RFC 3339 string, got %q", s)
 	}
+	// MarshalJSON writes UTC, which RFC 3339 can hold only for years
+	// 0000-9999; refuse what could not be written back.
+	if y := parsed.UTC().Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("time %q is out of range: in UTC its year must be 0000 to 9999", s)
+	}
 	t.Time = parsed
 	return nil
 }

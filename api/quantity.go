@@ -182,9 +182,13 @@ func (q Quantity) String() string {
 // MarshalJSON encodes the quantity as a string.
 func (q Quantity) MarshalJSON() ([]byte, error) { return json.Marshal(q.String()) }
 
-// UnmarshalJSON accepts a string such as "500m" or a bare JSON number.
+// UnmarshalJSON accepts a string such as "500m" or a bare JSON number; null
+// leaves q unchanged, as the encoding/json convention asks.
 func (q *Quantity) UnmarshalJSON(b []byte) error {
 	text := string(b)
+	if text == "null" {
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		if err := json.Unmarshal(b, &text); err != nil {
 			return err

@@ -84,7 +84,7 @@ func (s *Store) Restore(r io.Reader) error {
 			txn.Abort()
 			return fmt.Errorf("store: restore: record %d: %w", n, err)
 		}
-		obj, err := newObject(rec.Kind)
+		obj, err := api.NewObject(rec.Kind)
 		if err != nil {
 			txn.Abort()
 			return fmt.Errorf("store: restore: record %d: %w", n, err)
@@ -103,22 +103,4 @@ func (s *Store) Restore(r io.Reader) error {
 	s.history.reset(header.Revision)
 	s.current.Store(&view{db: s.db.Snapshot(), rev: s.rev})
 	return nil
-}
-
-func newObject(kind string) (api.Object, error) {
-	switch kind {
-	case api.KindPod:
-		return &api.Pod{}, nil
-	case api.KindDeployment:
-		return &api.Deployment{}, nil
-	case api.KindService:
-		return &api.Service{}, nil
-	case api.KindNamespace:
-		return &api.Namespace{}, nil
-	case api.KindNode:
-		return &api.Node{}, nil
-	case api.KindEvent:
-		return &api.Event{}, nil
-	}
-	return nil, fmt.Errorf("unknown kind %q: %w", kind, api.ErrInvalid)
 }

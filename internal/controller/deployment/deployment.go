@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"hash/fnv"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -135,6 +136,7 @@ func (r *Reconciler) createPods(d *api.Deployment, hash string, n int) error {
 	}
 	labels[PodTemplateHashLabel] = hash
 	owners := []api.OwnerReference{api.NewControllerRef(d, api.AppsV1)}
+	spec := podSpecFor(&d.Spec.Template)
 	for n > 0 {
 		chunk := min(n, createChunk)
 		err := r.Store.Update(func(tx store.Tx) error {
@@ -156,7 +158,7 @@ func (r *Reconciler) createPods(d *api.Deployment, hash string, n int) error {
 						Annotations:     d.Spec.Template.Annotations,
 						OwnerReferences: owners,
 					},
-					Spec:   d.Spec.Template.Spec,
+					Spec:   spec,
 					Status: api.PodStatus{Phase: api.PodPending},
 				}
 				if err := tx.Create(pod); err != nil {
@@ -171,6 +173,18 @@ func (r *Reconciler) createPods(d *api.Deployment, hash string, n int) error {
 		n -= chunk
 	}
 	return nil
+}
+
+// podSpecFor returns the spec of a Pod made from t, defaulted as a Pod
+// (a container with only limits requests them). When defaulting changes
+// nothing it is the template's own spec, shared.
+func podSpecFor(t *api.PodTemplateSpec) api.PodSpec {
+	pod := &api.Pod{Spec: *t.Spec.DeepCopy()}
+	api.SetDefaults(pod)
+	if reflect.DeepEqual(pod.Spec, t.Spec) {
+		return t.Spec
+	}
+	return pod.Spec
 }
 
 func (r *Reconciler) deletePods(pods []*api.Pod) error {
