@@ -19,8 +19,6 @@ const (
 	indexUID = "uid"
 	// indexOwner holds the UID of each owner reference.
 	indexOwner = "owner"
-	// indexNode is a Pod's spec.nodeName.
-	indexNode = "node"
 )
 
 // kindInfo describes how a kind is stored.
@@ -29,17 +27,19 @@ type kindInfo struct {
 	namespaced bool
 	// byUID indexes by UID: kinds that own others, so the garbage
 	// collector can find an owner from a reference. Pods and Events are
-	// found by name; each index costs a few hundred bytes per object.
+	// found by name. Every index entry costs about half a kilobyte per
+	// object (radix nodes and their watch channels), so there is none that
+	// a hot path does not need: Pods by node are found by a scan (see
+	// PodsOnNode), which only startup and node changes do.
 	byUID   bool
 	byOwner bool
-	byNode  bool
 }
 
 // kinds lists the stored kinds; one memdb table each, named after the kind.
 var kinds = []kindInfo{
 	{kind: api.KindNamespace, byUID: true},
 	{kind: api.KindNode, byUID: true},
-	{kind: api.KindPod, namespaced: true, byOwner: true, byNode: true},
+	{kind: api.KindPod, namespaced: true, byOwner: true},
 	{kind: api.KindDeployment, namespaced: true, byUID: true, byOwner: true},
 	{kind: api.KindService, namespaced: true, byUID: true},
 	{kind: api.KindEvent, namespaced: true},
@@ -87,14 +87,6 @@ func schema() *memdb.DBSchema {
 		}
 		if k.byOwner {
 			t.Indexes[indexOwner] = &memdb.IndexSchema{Name: indexOwner, AllowMissing: true, Indexer: ownerIndexer{}}
-		}
-		if k.byNode {
-			t.Indexes[indexNode] = &memdb.IndexSchema{Name: indexNode, AllowMissing: true, Indexer: stringIndexer(func(o api.Object) string {
-				if pod, ok := o.(*api.Pod); ok {
-					return pod.Spec.NodeName
-				}
-				return ""
-			})}
 		}
 		s.Tables[k.kind] = t
 	}

@@ -29,7 +29,11 @@ type ReadTx interface {
 	// ListByOwner returns the objects of kind with an owner reference to
 	// ownerUID.
 	ListByOwner(kind, ownerUID string) []api.Object
-	// PodsOnNode returns the Pods bound to node.
+	// EachByOwner calls fn for each object ListByOwner would return until
+	// fn returns false, without building a slice.
+	EachByOwner(kind, ownerUID string, fn func(api.Object) bool)
+	// PodsOnNode returns the Pods bound to node. It scans every Pod, so
+	// it is for rare events (startup, a node change), not hot paths.
 	PodsOnNode(node string) []*api.Pod
 	// Revision returns the revision this snapshot shows.
 	Revision() uint64
@@ -127,27 +131,34 @@ func (t *readTx) Each(kind, namespace string, fn func(api.Object) bool) {
 }
 
 func (t *readTx) ListByOwner(kind, ownerUID string) []api.Object {
-	return t.byIndex(kind, indexOwner, ownerUID)
-}
-
-func (t *readTx) PodsOnNode(node string) []*api.Pod {
-	objs := t.byIndex(api.KindPod, indexNode, node)
-	out := make([]*api.Pod, len(objs))
-	for i, o := range objs {
-		out[i] = o.(*api.Pod)
-	}
+	var out []api.Object
+	t.EachByOwner(kind, ownerUID, func(o api.Object) bool {
+		out = append(out, o)
+		return true
+	})
 	return out
 }
 
-func (t *readTx) byIndex(kind, index, value string) []api.Object {
-	it, err := t.txn.Get(kind, index, value)
+func (t *readTx) EachByOwner(kind, ownerUID string, fn func(api.Object) bool) {
+	it, err := t.txn.Get(kind, indexOwner, ownerUID)
 	if err != nil {
-		panic(fmt.Sprintf("store: %s by %s: %v", kind, index, err))
+		panic(fmt.Sprintf("store: %s by owner: %v", kind, err))
 	}
-	var out []api.Object
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(api.Object))
+		if !fn(raw.(api.Object)) {
+			return
+		}
 	}
+}
+
+func (t *readTx) PodsOnNode(node string) []*api.Pod {
+	var out []*api.Pod
+	t.Each(api.KindPod, "", func(o api.Object) bool {
+		if pod := o.(*api.Pod); pod.Spec.NodeName == node {
+			out = append(out, pod)
+		}
+		return true
+	})
 	return out
 }
 

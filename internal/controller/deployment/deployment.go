@@ -10,6 +10,7 @@ package deployment
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"hash/fnv"
 	"reflect"
 	"slices"
@@ -53,61 +54,116 @@ func (r *Reconciler) Register(c *controller.Controller) {
 // status.
 func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (controller.Result, error) {
 	var d *api.Deployment
-	var pods []*api.Pod
+	var counts podCounts
+	var hash string
 	r.Store.View(func(tx store.ReadTx) {
 		obj, err := store.Get[*api.Deployment](tx, req.Namespace, req.Name)
-		if err != nil {
-			return
+		if err != nil || obj.DeletionTimestamp != nil {
+			return // the garbage collector takes its Pods
 		}
-		d = obj
-		pods = ownedPods(tx, d)
+		d, hash = obj, TemplateHash(&obj.Spec.Template)
+		counts = countPods(tx, d, hash, r.Clock.Now())
 	})
-	if d == nil || d.DeletionTimestamp != nil {
-		return controller.Result{}, nil // the garbage collector takes its Pods
+	if d == nil {
+		return controller.Result{}, nil
 	}
-	hash := TemplateHash(&d.Spec.Template)
-	active, finished := splitActive(pods)
-	want := 1
+	want := int32(1)
 	if d.Spec.Replicas != nil {
-		want = int(*d.Spec.Replicas)
+		want = *d.Spec.Replicas
 	}
-	switch diff := want - len(active); {
+	diff := want - counts.active
+	switch {
 	case diff > 0:
-		if err := r.createPods(d, hash, diff); err != nil {
+		if err := r.createPods(d, hash, int(diff)); err != nil {
 			return controller.Result{}, err
 		}
 		r.Events.Normal(d, "SuccessfulCreate", "Created %d pod(s) from template %s", diff, hash)
 	case diff < 0:
-		victims := rankForDeletion(active)[:-diff]
+		var active []*api.Pod
+		r.Store.View(func(tx store.ReadTx) { active, _ = splitActive(ownedPods(tx, d)) })
+		victims := rankForDeletion(active)[:min(int(-diff), len(active))]
 		if err := r.deletePods(victims); err != nil {
 			return controller.Result{}, err
 		}
-		r.Events.Normal(d, "SuccessfulDelete", "Deleted %d pod(s)", -diff)
+		r.Events.Normal(d, "SuccessfulDelete", "Deleted %d pod(s)", len(victims))
 	}
-	if int32(want) != d.Status.Replicas && d.Status.ObservedGeneration != d.Generation {
+	if want != d.Status.Replicas && d.Status.ObservedGeneration != d.Generation {
 		verb := "up"
-		if int32(want) < d.Status.Replicas {
+		if want < d.Status.Replicas {
 			verb = "down"
 		}
 		r.Events.Normal(d, "ScalingReplicaSet", "Scaled %s replica set %s-%s to %d", verb, d.Name, hash, want)
 	}
-	if len(finished) > 0 {
+	if len(counts.finished) > 0 {
 		// Pods that ran to completion no longer count; clear them away.
-		if err := r.deletePods(finished); err != nil {
+		if err := r.deletePods(counts.finished); err != nil {
 			return controller.Result{}, err
 		}
 	}
-	return r.updateStatus(req, hash)
+	if diff != 0 || len(counts.finished) > 0 {
+		// The Pods just changed; their changes bring the Deployment back
+		// here to report status from what they became.
+		return controller.Result{}, nil
+	}
+	return r.updateStatus(d, counts, want)
+}
+
+// podCounts summarises a Deployment's Pods for its status.
+type podCounts struct {
+	// active counts Pods neither terminating nor finished; updated,
+	// ready and available count the active ones that run the current
+	// template, are ready, and have been ready minReadySeconds.
+	active, updated, ready, available int32
+	// wait is how long until the next ready Pod becomes available.
+	wait time.Duration
+	// finished holds Pods that succeeded or failed.
+	finished []*api.Pod
+}
+
+// countPods counts d's Pods in one pass, without gathering them, so that a
+// Deployment of many thousands of Pods costs little to report on.
+func countPods(tx store.ReadTx, d *api.Deployment, hash string, now time.Time) podCounts {
+	var c podCounts
+	minReady := time.Duration(d.Spec.MinReadySeconds) * time.Second
+	tx.EachByOwner(api.KindPod, d.UID, func(obj api.Object) bool {
+		p := obj.(*api.Pod)
+		switch {
+		case !p.IsControlledBy(d.UID), p.DeletionTimestamp != nil:
+			return true
+		case p.IsTerminal():
+			c.finished = append(c.finished, p)
+			return true
+		}
+		c.active++
+		if p.Labels[PodTemplateHashLabel] == hash {
+			c.updated++
+		}
+		if !p.IsReady() {
+			return true
+		}
+		c.ready++
+		readySince := p.Status.Condition(api.PodReady).LastTransitionTime.Time
+		if left := readySince.Add(minReady).Sub(now); left > 0 {
+			if c.wait == 0 || left < c.wait {
+				c.wait = left
+			}
+			return true
+		}
+		c.available++
+		return true
+	})
+	return c
 }
 
 // ownedPods returns the Pods controlled by d.
 func ownedPods(tx store.ReadTx, d *api.Deployment) []*api.Pod {
 	var out []*api.Pod
-	for _, obj := range tx.ListByOwner(api.KindPod, d.UID) {
+	tx.EachByOwner(api.KindPod, d.UID, func(obj api.Object) bool {
 		if pod := obj.(*api.Pod); pod.IsControlledBy(d.UID) {
 			out = append(out, pod)
 		}
-	}
+		return true
+	})
 	return out
 }
 
@@ -254,59 +310,32 @@ func restarts(p *api.Pod) int32 {
 	return n
 }
 
-// updateStatus recounts the Deployment's Pods and writes its status if it
-// changed. It returns when to look again for a Pod that will become
-// available once minReadySeconds pass.
-func (r *Reconciler) updateStatus(req controller.Request, hash string) (controller.Result, error) {
-	var result controller.Result
-	err := r.Store.Update(func(tx store.Tx) error {
-		d, err := store.Get[*api.Deployment](tx, req.Namespace, req.Name)
-		if err != nil {
-			return nil
-		}
-		active, _ := splitActive(ownedPods(tx, d))
-		status, wait := computeStatus(d, active, hash, tx.Now())
-		if wait > 0 {
-			result.RequeueAfter = wait
-		}
-		if statusEqual(d.Status, status) {
-			return nil
-		}
-		next := *d
-		next.Status = status
-		return tx.Update(&next)
-	})
+// updateStatus writes the status counts describe, if it changed, unless
+// the Deployment changed meanwhile (its change brings it back here). It
+// returns when to look again for a Pod that will become available once
+// minReadySeconds pass.
+func (r *Reconciler) updateStatus(d *api.Deployment, counts podCounts, want int32) (controller.Result, error) {
+	now := r.Clock.Now()
+	status := api.DeploymentStatus{
+		ObservedGeneration:  d.Generation,
+		Replicas:            counts.active,
+		UpdatedReplicas:     counts.updated,
+		ReadyReplicas:       counts.ready,
+		AvailableReplicas:   counts.available,
+		UnavailableReplicas: max(want-counts.available, 0),
+	}
+	status.Conditions = conditions(d, status, want, now)
+	result := controller.Result{RequeueAfter: counts.wait}
+	if statusEqual(d.Status, status) {
+		return result, nil
+	}
+	next := *d
+	next.Status = status
+	err := r.Store.Update(func(tx store.Tx) error { return tx.Update(&next) })
+	if errors.Is(err, api.ErrConflict) || store.IsNotFound(err) {
+		return result, nil
+	}
 	return result, err
-}
-
-func computeStatus(d *api.Deployment, active []*api.Pod, hash string, now time.Time) (api.DeploymentStatus, time.Duration) {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	minReady := time.Duration(d.Spec.MinReadySeconds) * time.Second
-	s := api.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: int32(len(active))}
-	var wait time.Duration
-	for _, p := range active {
-		if p.Labels[PodTemplateHashLabel] == hash {
-			s.UpdatedReplicas++
-		}
-		if !p.IsReady() {
-			continue
-		}
-		s.ReadyReplicas++
-		readySince := p.Status.Condition(api.PodReady).LastTransitionTime.Time
-		if left := readySince.Add(minReady).Sub(now); left > 0 {
-			if wait == 0 || left < wait {
-				wait = left
-			}
-			continue
-		}
-		s.AvailableReplicas++
-	}
-	s.UnavailableReplicas = max(want-s.AvailableReplicas, 0)
-	s.Conditions = conditions(d, s, want, now)
-	return s, wait
 }
 
 // conditions sets Available and Progressing as Kubernetes does for a

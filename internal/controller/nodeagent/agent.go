@@ -101,7 +101,7 @@ func (a *Agent) Reconcile(ctx context.Context, req controller.Request) (controll
 		return controller.Result{}, nil
 	}
 	if rec == nil {
-		rec = &podRuntime{key: req, uid: pod.UID, sandboxes: map[string]runtime.Sandbox{}, containers: map[string]runtime.Container{}}
+		rec = &podRuntime{key: req, uid: pod.UID}
 	}
 	if pod.DeletionTimestamp != nil {
 		grace := defaultGrace
@@ -149,18 +149,18 @@ func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (con
 		// Finished for good: release the network, keep the containers for
 		// their logs.
 		if ok {
-			return controller.Result{}, a.rt.StopPodSandbox(ctx, sb.ID)
+			return controller.Result{}, a.rt.StopPodSandbox(ctx, sb.id)
 		}
 		return controller.Result{}, nil
 	}
 	if !ok {
-		var err error
-		sb, err = a.rt.RunPodSandbox(ctx, sandboxConfig(pod, rec.nextSandboxAttempt()))
+		created, err := a.rt.RunPodSandbox(ctx, sandboxConfig(pod, rec.nextSandboxAttempt()))
 		if err != nil {
 			a.events.Warning(pod, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 			return controller.Result{}, fmt.Errorf("create sandbox for pod %s: %w", key, err)
 		}
-		rec.sandboxes[sb.ID] = sb
+		sb = sandboxRecordOf(created)
+		rec.setSandbox(sb)
 		a.cache.putSandbox(key, pod.UID, sb)
 	}
 
@@ -185,7 +185,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (con
 		hostIP: a.hostIP, runtimeName: a.getRuntimeName(), now: now,
 	})
 	if status.Phase == api.PodSucceeded || status.Phase == api.PodFailed {
-		if err := a.rt.StopPodSandbox(ctx, sb.ID); err != nil {
+		if err := a.rt.StopPodSandbox(ctx, sb.id); err != nil {
 			return controller.Result{}, fmt.Errorf("stop sandbox of finished pod %s: %w", key, err)
 		}
 	}
@@ -198,38 +198,46 @@ func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (con
 		a.mu.Lock()
 		a.statuses[pod.UID] = status
 		a.mu.Unlock()
-		a.writer.setStatus(key, pod.UID, status)
+		uid := pod.UID
+		a.writer.setStatus(key, uid, status, func() {
+			// The store has it now; stop keeping a second copy.
+			a.mu.Lock()
+			if a.statuses[uid] == status {
+				delete(a.statuses, uid)
+			}
+			a.mu.Unlock()
+		})
 	}
 	return controller.Result{}, nil
 }
 
 // syncContainer brings one container of pod to where it should be. It
 // returns why the container is waiting, if it is, and when to look again.
-func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime, sb runtime.Sandbox, c *api.Container, now time.Time) (*api.ContainerStateWaiting, time.Duration) {
+func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime, sb sandboxRecord, c *api.Container, now time.Time) (*api.ContainerStateWaiting, time.Duration) {
 	key := controller.RequestFor(pod)
 	hash := ContainerHash(c)
-	attempts := rec.attempts(sb.ID, c.Name)
+	attempts := rec.attempts(sb.id, c.Name)
 	var next uint32
 	if len(attempts) > 0 {
 		latest := attempts[0]
-		next = latest.Config.Attempt + 1
-		switch latest.State {
+		next = latest.attempt + 1
+		switch latest.state {
 		case runtime.ContainerRunning:
-			if latest.Config.Labels[runtime.LabelContainerHash] == hash {
+			if latest.hash == hash {
 				return nil, 0
 			}
 			a.events.Normal(pod, "Killing", "Container %s definition changed, will be restarted", c.Name)
-			if err := runtime.KillContainer(ctx, a.rt, latest.ID, podGrace(pod)); err != nil {
+			if err := runtime.KillContainer(ctx, a.rt, latest.id, podGrace(pod)); err != nil {
 				return &api.ContainerStateWaiting{Reason: reasonContainerCreating, Message: err.Error()}, 0
 			}
-			a.cache.removeContainer(pod.UID, latest.ID)
-			delete(rec.containers, latest.ID)
+			a.cache.removeContainer(key, pod.UID, latest.id)
+			rec.removeContainer(latest.id)
 		case runtime.ContainerExited:
-			if !shouldRestart(pod.Spec.RestartPolicy, latest.ExitCode) {
+			if !shouldRestart(pod.Spec.RestartPolicy, latest.exitCode) {
 				return nil, 0
 			}
 			bkey := pod.UID + "/" + c.Name
-			if wait := a.backoff.wait(bkey, latest.FinishedAt, now); wait > 0 {
+			if wait := a.backoff.wait(bkey, latest.finishedAt, now); wait > 0 {
 				a.events.Warning(pod, "BackOff", "Back-off restarting failed container %s", c.Name)
 				return &api.ContainerStateWaiting{
 					Reason:  reasonCrashLoopBackOff,
@@ -240,12 +248,12 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 		default:
 			// Created but never started (the agent stopped midway):
 			// discard it and start afresh.
-			if err := a.rt.RemoveContainer(ctx, latest.ID); err != nil {
+			if err := a.rt.RemoveContainer(ctx, latest.id); err != nil {
 				return &api.ContainerStateWaiting{Reason: reasonContainerCreating, Message: err.Error()}, 0
 			}
-			a.cache.removeContainer(pod.UID, latest.ID)
-			delete(rec.containers, latest.ID)
-			next = latest.Config.Attempt
+			a.cache.removeContainer(key, pod.UID, latest.id)
+			rec.removeContainer(latest.id)
+			next = latest.attempt
 		}
 	}
 
@@ -263,7 +271,7 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 		}
 	}
 
-	ctr, err := runtime.StartContainer(ctx, a.rt, sb.ID, a.containerConfig(pod, c, next, hash), pullPolicy(c))
+	started, err := runtime.StartContainer(ctx, a.rt, sb.id, a.containerConfig(pod, c, next, hash), pullPolicy(c))
 	if err != nil {
 		reason := runtime.ReasonRunContainerError
 		var se *runtime.StartError
@@ -284,17 +292,18 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 		delete(a.startFailures, skey)
 		a.mu.Unlock()
 	}
-	rec.containers[ctr.ID] = ctr
+	ctr := containerRecordOf(started)
+	rec.setContainer(ctr)
 	a.cache.putContainer(key, pod.UID, ctr, podGrace(pod))
 	a.events.Normal(pod, "Started", "Started container %s", c.Name)
 	// Keep the run before this one, for lastState and logs; drop older.
 	for _, old := range attempts[min(1, len(attempts)):] {
-		if old.State != runtime.ContainerExited {
+		if old.state != runtime.ContainerExited {
 			continue
 		}
-		if err := a.rt.RemoveContainer(ctx, old.ID); err == nil {
-			a.cache.removeContainer(pod.UID, old.ID)
-			delete(rec.containers, old.ID)
+		if err := a.rt.RemoveContainer(ctx, old.id); err == nil {
+			a.cache.removeContainer(key, pod.UID, old.id)
+			rec.removeContainer(old.id)
 		}
 	}
 	return nil, 0
@@ -348,15 +357,15 @@ func (a *Agent) teardown(rec *podRuntime, grace time.Duration, pod *api.Pod) {
 }
 
 func (a *Agent) tearDownRuntime(ctx context.Context, rec *podRuntime, grace time.Duration) error {
-	for id := range rec.sandboxes {
-		if err := runtime.TearDownSandbox(ctx, a.rt, id, grace); err != nil {
+	for _, sb := range rec.sandboxes {
+		if err := runtime.TearDownSandbox(ctx, a.rt, sb.id, grace); err != nil {
 			return err
 		}
 	}
 	// Containers whose sandbox the agent never saw.
-	for id, c := range rec.containers {
-		if _, ok := rec.sandboxes[c.SandboxID]; !ok {
-			if err := runtime.KillContainer(ctx, a.rt, id, grace); err != nil {
+	for _, c := range rec.containers {
+		if !rec.hasSandbox(c.sandboxID) {
+			if err := runtime.KillContainer(ctx, a.rt, c.id, grace); err != nil {
 				return err
 			}
 		}
@@ -365,7 +374,7 @@ func (a *Agent) tearDownRuntime(ctx context.Context, rec *podRuntime, grace time
 }
 
 func (a *Agent) finishTeardown(rec *podRuntime, pod *api.Pod) {
-	a.cache.removePod(rec.uid)
+	a.cache.removePod(rec.key, rec.uid)
 	a.backoff.forget(rec.uid + "/")
 	a.mu.Lock()
 	delete(a.statuses, rec.uid)

@@ -10,17 +10,61 @@ import (
 	"github.com/batonhq/baton/runtime"
 )
 
-// podRuntime is what the runtime holds for one Pod UID: its sandboxes and
-// containers. Values handed out by the cache are copies.
+// sandboxRecord is what the agent needs to know of a pod sandbox.
+type sandboxRecord struct {
+	id      string
+	attempt uint32
+	ready   bool
+	ip      string
+}
+
+func sandboxRecordOf(sb runtime.Sandbox) sandboxRecord {
+	return sandboxRecord{id: sb.ID, attempt: sb.Config.Attempt, ready: sb.State == runtime.SandboxReady, ip: sb.IP}
+}
+
+// containerRecord is what the agent needs to know of a container: far less
+// than runtime.Container, which carries its whole config, so that the
+// cache stays small with many thousands of Pods.
+type containerRecord struct {
+	id, sandboxID, name string
+	// hash is the container's spec hash label.
+	hash    string
+	imageID string
+	attempt uint32
+	state   runtime.ContainerState
+	// exitCode, reason and message describe an exited container.
+	exitCode              int32
+	reason, message       string
+	startedAt, finishedAt time.Time
+}
+
+func containerRecordOf(c runtime.Container) containerRecord {
+	return containerRecord{
+		id:         c.ID,
+		sandboxID:  c.SandboxID,
+		name:       c.Config.Name,
+		hash:       c.Config.Labels[runtime.LabelContainerHash],
+		imageID:    c.ImageID,
+		attempt:    c.Config.Attempt,
+		state:      c.State,
+		exitCode:   c.ExitCode,
+		reason:     c.Reason,
+		message:    c.Message,
+		startedAt:  c.StartedAt,
+		finishedAt: c.FinishedAt,
+	}
+}
+
+// podRuntime is what the runtime holds for one Pod UID. Values handed out
+// by the cache are copies.
 type podRuntime struct {
 	key controller.Request
 	uid string
 	// grace is the Pod's termination grace period, read back from the
 	// labels, for killing a Pod whose object is gone.
-	grace time.Duration
-	// sandboxes by ID; containers by ID.
-	sandboxes  map[string]runtime.Sandbox
-	containers map[string]runtime.Container
+	grace      time.Duration
+	sandboxes  []sandboxRecord
+	containers []containerRecord
 	// touched is the cache sequence number of the last change this agent
 	// made itself; a relist that began earlier must not undo it.
 	touched uint64
@@ -28,17 +72,17 @@ type podRuntime struct {
 
 func (p *podRuntime) clone() *podRuntime {
 	out := *p
-	out.sandboxes = maps.Clone(p.sandboxes)
-	out.containers = maps.Clone(p.containers)
+	out.sandboxes = slices.Clone(p.sandboxes)
+	out.containers = slices.Clone(p.containers)
 	return &out
 }
 
 // readySandbox returns the ready sandbox with the highest attempt.
-func (p *podRuntime) readySandbox() (runtime.Sandbox, bool) {
-	var best runtime.Sandbox
+func (p *podRuntime) readySandbox() (sandboxRecord, bool) {
+	var best sandboxRecord
 	found := false
 	for _, sb := range p.sandboxes {
-		if sb.State == runtime.SandboxReady && (!found || sb.Config.Attempt > best.Config.Attempt) {
+		if sb.ready && (!found || sb.attempt > best.attempt) {
 			best, found = sb, true
 		}
 	}
@@ -49,36 +93,70 @@ func (p *podRuntime) readySandbox() (runtime.Sandbox, bool) {
 func (p *podRuntime) nextSandboxAttempt() uint32 {
 	var next uint32
 	for _, sb := range p.sandboxes {
-		next = max(next, sb.Config.Attempt+1)
+		next = max(next, sb.attempt+1)
 	}
 	return next
 }
 
 // attempts returns the containers named name in sandboxID, newest attempt
 // first.
-func (p *podRuntime) attempts(sandboxID, name string) []runtime.Container {
-	var out []runtime.Container
+func (p *podRuntime) attempts(sandboxID, name string) []containerRecord {
+	var out []containerRecord
 	for _, c := range p.containers {
-		if c.SandboxID == sandboxID && c.Config.Name == name {
+		if c.sandboxID == sandboxID && c.name == name {
 			out = append(out, c)
 		}
 	}
-	slices.SortFunc(out, func(a, b runtime.Container) int { return int(b.Config.Attempt) - int(a.Config.Attempt) })
+	slices.SortFunc(out, func(a, b containerRecord) int { return int(b.attempt) - int(a.attempt) })
 	return out
+}
+
+func (p *podRuntime) hasSandbox(id string) bool {
+	return slices.ContainsFunc(p.sandboxes, func(sb sandboxRecord) bool { return sb.id == id })
+}
+
+func (p *podRuntime) setSandbox(sb sandboxRecord) {
+	if i := slices.IndexFunc(p.sandboxes, func(s sandboxRecord) bool { return s.id == sb.id }); i >= 0 {
+		p.sandboxes[i] = sb
+		return
+	}
+	p.sandboxes = append(p.sandboxes, sb)
+}
+
+func (p *podRuntime) setContainer(c containerRecord) {
+	if i := slices.IndexFunc(p.containers, func(x containerRecord) bool { return x.id == c.id }); i >= 0 {
+		p.containers[i] = c
+		return
+	}
+	p.containers = append(p.containers, c)
+}
+
+func (p *podRuntime) removeContainer(id string) {
+	p.containers = slices.DeleteFunc(p.containers, func(c containerRecord) bool { return c.id == id })
 }
 
 // cache is the agent's view of its runtime, rebuilt by relisting and kept
 // current by the agent's own operations and the runtime's events. It is
 // safe for concurrent use.
 type cache struct {
-	mu    sync.Mutex // guards every field
-	seq   uint64
-	byUID map[string]*podRuntime
-	byKey map[controller.Request]map[string]*podRuntime
+	mu  sync.Mutex // guards every field
+	seq uint64
+	// byKey holds the UIDs under one namespace/name: normally one, two
+	// while a Pod is replaced by a namesake.
+	byKey map[controller.Request][]*podRuntime
 }
 
 func newCache() *cache {
-	return &cache{byUID: map[string]*podRuntime{}, byKey: map[controller.Request]map[string]*podRuntime{}}
+	return &cache{byKey: map[controller.Request][]*podRuntime{}}
+}
+
+func (c *cache) lookupLocked(key controller.Request, uid string) *podRuntime {
+	for _, p := range c.byKey[key] {
+		if p.uid == uid {
+			return p
+		}
+	}
+	return nil
 }
 
 // sequence returns the current sequence number, to pass to merge.
@@ -100,14 +178,10 @@ func (c *cache) get(key controller.Request) []*podRuntime {
 }
 
 func (c *cache) entryLocked(key controller.Request, uid string) *podRuntime {
-	p, ok := c.byUID[uid]
-	if !ok {
-		p = &podRuntime{key: key, uid: uid, sandboxes: map[string]runtime.Sandbox{}, containers: map[string]runtime.Container{}}
-		c.byUID[uid] = p
-		if c.byKey[key] == nil {
-			c.byKey[key] = map[string]*podRuntime{}
-		}
-		c.byKey[key][uid] = p
+	p := c.lookupLocked(key, uid)
+	if p == nil {
+		p = &podRuntime{key: key, uid: uid}
+		c.byKey[key] = append(c.byKey[key], p)
 	}
 	return p
 }
@@ -118,50 +192,47 @@ func (c *cache) touchLocked(p *podRuntime) {
 }
 
 // putSandbox records a sandbox the agent made or saw.
-func (c *cache) putSandbox(key controller.Request, uid string, sb runtime.Sandbox) {
+func (c *cache) putSandbox(key controller.Request, uid string, sb sandboxRecord) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.entryLocked(key, uid)
-	p.sandboxes[sb.ID] = sb
+	p.setSandbox(sb)
 	c.touchLocked(p)
 }
 
 // putContainer records a container the agent made or saw.
-func (c *cache) putContainer(key controller.Request, uid string, ctr runtime.Container, grace time.Duration) {
+func (c *cache) putContainer(key controller.Request, uid string, ctr containerRecord, grace time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.entryLocked(key, uid)
-	p.containers[ctr.ID] = ctr
+	p.setContainer(ctr)
 	p.grace = grace
 	c.touchLocked(p)
 }
 
 // removeContainer forgets a container the agent removed.
-func (c *cache) removeContainer(uid, id string) {
+func (c *cache) removeContainer(key controller.Request, uid, id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p, ok := c.byUID[uid]; ok {
-		delete(p.containers, id)
+	if p := c.lookupLocked(key, uid); p != nil {
+		p.removeContainer(id)
 		c.touchLocked(p)
 	}
 }
 
 // removePod forgets everything of uid, after the agent tore it down.
-func (c *cache) removePod(uid string) {
+func (c *cache) removePod(key controller.Request, uid string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.removePodLocked(uid)
+	c.removePodLocked(key, uid)
 }
 
-func (c *cache) removePodLocked(uid string) {
-	p, ok := c.byUID[uid]
-	if !ok {
-		return
-	}
-	delete(c.byUID, uid)
-	delete(c.byKey[p.key], uid)
-	if len(c.byKey[p.key]) == 0 {
-		delete(c.byKey, p.key)
+func (c *cache) removePodLocked(key controller.Request, uid string) {
+	rest := slices.DeleteFunc(c.byKey[key], func(q *podRuntime) bool { return q.uid == uid })
+	if len(rest) == 0 {
+		delete(c.byKey, key)
+	} else {
+		c.byKey[key] = rest
 	}
 	c.seq++
 }
@@ -171,19 +242,20 @@ func (c *cache) removePodLocked(uid string) {
 func (c *cache) exited(ev runtime.Event) (controller.Request, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok := c.byUID[ev.Labels[runtime.LabelPodUID]]
-	if !ok {
-		return controller.Request{}, false
+	key := controller.Request{Namespace: ev.Labels[runtime.LabelPodNamespace], Name: ev.Labels[runtime.LabelPodName]}
+	p := c.lookupLocked(key, ev.Labels[runtime.LabelPodUID])
+	if p == nil {
+		return key, false
 	}
-	ctr, ok := p.containers[ev.ContainerID]
-	if !ok {
+	i := slices.IndexFunc(p.containers, func(x containerRecord) bool { return x.id == ev.ContainerID })
+	if i < 0 {
 		return p.key, false
 	}
-	ctr.State = runtime.ContainerExited
-	ctr.ExitCode = ev.ExitCode
-	ctr.Reason = ev.Reason
-	ctr.FinishedAt = ev.At
-	p.containers[ev.ContainerID] = ctr
+	ctr := &p.containers[i]
+	ctr.state = runtime.ContainerExited
+	ctr.exitCode = ev.ExitCode
+	ctr.reason = ev.Reason
+	ctr.finishedAt = ev.At
 	return p.key, true
 }
 
@@ -198,8 +270,7 @@ func (c *cache) merge(since uint64, sandboxes []runtime.Sandbox, containers []ru
 		if uid == "" {
 			continue // not Baton's
 		}
-		p := listedEntry(listed, sb.Config.Labels, uid)
-		p.sandboxes[sb.ID] = sb
+		listedEntry(listed, sb.Config.Labels, uid).setSandbox(sandboxRecordOf(sb))
 	}
 	for _, ctr := range containers {
 		uid := ctr.Config.Labels[runtime.LabelPodUID]
@@ -207,25 +278,27 @@ func (c *cache) merge(since uint64, sandboxes []runtime.Sandbox, containers []ru
 			continue
 		}
 		p := listedEntry(listed, ctr.Config.Labels, uid)
-		p.containers[ctr.ID] = ctr
+		p.setContainer(containerRecordOf(ctr))
 		p.grace = graceFromLabels(ctr.Config.Labels)
 	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	changed := map[controller.Request]bool{}
-	for uid, p := range c.byUID {
-		if _, ok := listed[uid]; !ok && p.touched <= since {
-			changed[p.key] = true
-			c.removePodLocked(uid)
+	for key, pods := range c.byKey {
+		for _, p := range pods {
+			if _, ok := listed[p.uid]; !ok && p.touched <= since {
+				changed[key] = true
+				c.removePodLocked(key, p.uid)
+			}
 		}
 	}
 	for uid, fresh := range listed {
-		cur, ok := c.byUID[uid]
-		if ok && cur.touched > since {
+		cur := c.lookupLocked(fresh.key, uid)
+		if cur != nil && cur.touched > since {
 			continue
 		}
-		if ok && sameRuntimeState(cur, fresh) {
+		if cur != nil && sameRuntimeState(cur, fresh) {
 			continue
 		}
 		p := c.entryLocked(fresh.key, uid)
@@ -239,10 +312,8 @@ func listedEntry(listed map[string]*podRuntime, labels map[string]string, uid st
 	p, ok := listed[uid]
 	if !ok {
 		p = &podRuntime{
-			key:        controller.Request{Namespace: labels[runtime.LabelPodNamespace], Name: labels[runtime.LabelPodName]},
-			uid:        uid,
-			sandboxes:  map[string]runtime.Sandbox{},
-			containers: map[string]runtime.Container{},
+			key: controller.Request{Namespace: labels[runtime.LabelPodNamespace], Name: labels[runtime.LabelPodName]},
+			uid: uid,
 		}
 		listed[uid] = p
 	}
@@ -253,13 +324,15 @@ func sameRuntimeState(a, b *podRuntime) bool {
 	if len(a.sandboxes) != len(b.sandboxes) || len(a.containers) != len(b.containers) {
 		return false
 	}
-	for id, sb := range a.sandboxes {
-		if other, ok := b.sandboxes[id]; !ok || other.State != sb.State {
+	for _, sb := range a.sandboxes {
+		i := slices.IndexFunc(b.sandboxes, func(x sandboxRecord) bool { return x.id == sb.id })
+		if i < 0 || b.sandboxes[i].ready != sb.ready {
 			return false
 		}
 	}
-	for id, ctr := range a.containers {
-		if other, ok := b.containers[id]; !ok || other.State != ctr.State || other.ExitCode != ctr.ExitCode {
+	for _, ctr := range a.containers {
+		i := slices.IndexFunc(b.containers, func(x containerRecord) bool { return x.id == ctr.id })
+		if i < 0 || b.containers[i].state != ctr.state || b.containers[i].exitCode != ctr.exitCode {
 			return false
 		}
 	}

@@ -118,11 +118,12 @@ func NewManager(cfg Config, nodes []Node) *Manager {
 func (m *Manager) Run(ctx context.Context) error {
 	snap, cancel := m.cfg.Store.Subscribe(func(ch store.Change) bool { return ch.Kind() == api.KindPod }, m.route)
 	defer cancel()
-	for name, a := range m.agents {
-		for _, pod := range snap.PodsOnNode(name) {
-			a.ctrl.Enqueue(controller.RequestFor(pod))
+	snap.Each(api.KindPod, "", func(obj api.Object) bool {
+		if a := m.agents[obj.(*api.Pod).Spec.NodeName]; a != nil {
+			a.ctrl.Enqueue(controller.RequestFor(obj))
 		}
-	}
+		return true
+	})
 	writerCtx, stopWriter := context.WithCancel(context.Background())
 	writerDone := make(chan struct{})
 	go func() {

@@ -19,7 +19,7 @@ const (
 type statusInput struct {
 	pod     *api.Pod
 	prev    *api.PodStatus
-	sandbox *runtime.Sandbox // nil when none is ready
+	sandbox *sandboxRecord // nil when none is ready
 	rt      *podRuntime
 	// waiting says why a container that is not running is not, when the
 	// agent knows better than "ContainerCreating".
@@ -45,7 +45,7 @@ func buildStatus(in statusInput) *api.PodStatus {
 	case spec.HostNetwork:
 		st.PodIP = in.hostIP
 	case in.sandbox != nil:
-		st.PodIP = in.sandbox.IP
+		st.PodIP = in.sandbox.ip
 	}
 	for i := range spec.Containers {
 		st.ContainerStatuses[i] = in.containerStatus(&spec.Containers[i])
@@ -57,9 +57,9 @@ func buildStatus(in statusInput) *api.PodStatus {
 
 func (in statusInput) containerStatus(c *api.Container) api.ContainerStatus {
 	cs := api.ContainerStatus{Name: c.Name, Image: c.Image}
-	var attempts []runtime.Container
+	var attempts []containerRecord
 	if in.sandbox != nil {
-		attempts = in.rt.attempts(in.sandbox.ID, c.Name)
+		attempts = in.rt.attempts(in.sandbox.id, c.Name)
 	}
 	waiting := in.waiting[c.Name]
 	if len(attempts) == 0 {
@@ -70,15 +70,15 @@ func (in statusInput) containerStatus(c *api.Container) api.ContainerStatus {
 		return cs
 	}
 	latest := attempts[0]
-	cs.RestartCount = int32(latest.Config.Attempt)
-	cs.ContainerID = in.runtimeName + "://" + latest.ID
-	cs.ImageID = latest.ImageID
-	if len(attempts) > 1 && attempts[1].State == runtime.ContainerExited {
+	cs.RestartCount = int32(latest.attempt)
+	cs.ContainerID = in.runtimeName + "://" + latest.id
+	cs.ImageID = latest.imageID
+	if len(attempts) > 1 && attempts[1].state == runtime.ContainerExited {
 		cs.LastTerminationState.Terminated = in.terminated(attempts[1])
 	}
-	switch latest.State {
+	switch latest.state {
 	case runtime.ContainerRunning:
-		cs.State.Running = &api.ContainerStateRunning{StartedAt: api.NewTime(latest.StartedAt)}
+		cs.State.Running = &api.ContainerStateRunning{StartedAt: api.NewTime(latest.startedAt)}
 		cs.Ready = true
 		started := true
 		cs.Started = &started
@@ -102,14 +102,14 @@ func (in statusInput) containerStatus(c *api.Container) api.ContainerStatus {
 	return cs
 }
 
-func (in statusInput) terminated(c runtime.Container) *api.ContainerStateTerminated {
+func (in statusInput) terminated(c containerRecord) *api.ContainerStateTerminated {
 	return &api.ContainerStateTerminated{
-		ExitCode:    c.ExitCode,
-		Reason:      c.Reason,
-		Message:     c.Message,
-		StartedAt:   api.NewTime(c.StartedAt),
-		FinishedAt:  api.NewTime(c.FinishedAt),
-		ContainerID: in.runtimeName + "://" + c.ID,
+		ExitCode:    c.exitCode,
+		Reason:      c.reason,
+		Message:     c.message,
+		StartedAt:   api.NewTime(c.startedAt),
+		FinishedAt:  api.NewTime(c.finishedAt),
+		ContainerID: in.runtimeName + "://" + c.id,
 	}
 }
 

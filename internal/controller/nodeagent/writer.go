@@ -31,15 +31,18 @@ type statusWriter struct {
 type podWrite struct {
 	uid    string
 	status *api.PodStatus // nil for a deletion
+	// committed, when set, is called once the write is in the store.
+	committed func()
 }
 
 func newStatusWriter(s *store.Store, log *zap.Logger) *statusWriter {
 	return &statusWriter{store: s, log: log, pending: map[controller.Request]podWrite{}, wake: make(chan struct{}, 1)}
 }
 
-// setStatus queues status for the Pod at key with uid.
-func (w *statusWriter) setStatus(key controller.Request, uid string, status *api.PodStatus) {
-	w.submit(key, podWrite{uid: uid, status: status})
+// setStatus queues status for the Pod at key with uid; committed is called
+// once it is stored.
+func (w *statusWriter) setStatus(key controller.Request, uid string, status *api.PodStatus, committed func()) {
+	w.submit(key, podWrite{uid: uid, status: status, committed: committed})
 }
 
 // remove queues the final deletion of the Pod at key with uid.
@@ -92,6 +95,12 @@ func (w *statusWriter) flush() {
 		})
 		if err != nil {
 			w.log.Error("could not write pod statuses", zap.Int("pods", len(chunk)), zap.Error(err))
+			continue
+		}
+		for _, key := range chunk {
+			if pw := batch[key]; pw.committed != nil {
+				pw.committed()
+			}
 		}
 	}
 }
@@ -108,7 +117,9 @@ func write(tx store.Tx, key controller.Request, pw podWrite) error {
 	next.Status = *pw.status
 	// The scheduler owns PodScheduled; keep whatever it wrote last.
 	if sched := cur.Status.Condition(api.PodScheduled); sched != nil {
-		next.Status.Conditions = withPodCondition(next.Status.Conditions, *sched)
+		if mine := pw.status.Condition(api.PodScheduled); mine == nil || *mine != *sched {
+			next.Status.Conditions = withPodCondition(next.Status.Conditions, *sched)
+		}
 	}
 	return tx.Update(&next)
 }

@@ -275,12 +275,8 @@ func (r *Reconciler) syncSnapshot() {
 	r.mu.Unlock()
 	if rebuild {
 		r.store.View(func(tx store.ReadTx) {
-			nodes := store.List[*api.Node](tx, "")
-			var pods []*api.Pod
-			for _, n := range nodes {
-				pods = append(pods, tx.PodsOnNode(n.Name)...)
-			}
-			r.snapshot = scheduler.NewSnapshot(nodes, pods)
+			// NewSnapshot skips the Pods that are not bound.
+			r.snapshot = scheduler.NewSnapshot(store.List[*api.Node](tx, ""), store.List[*api.Pod](tx, ""))
 		})
 		// The rebuilt snapshot already shows every change up to now.
 		return

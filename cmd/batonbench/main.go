@@ -1,0 +1,59 @@
+// Command batonbench measures how fast Baton brings up a large Deployment
+// on fake nodes, and how much memory each Pod costs. It prints one line
+// per size, for BENCHMARKS.md.
+//
+//	go run ./cmd/batonbench -pods 1000,10000,100000 -nodes 100
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/benchmark"
+)
+
+func main() {
+	pods := flag.String("pods", "1000,10000,100000", "comma-separated Deployment sizes")
+	nodes := flag.Int("nodes", 100, "fake nodes")
+	runs := flag.Int("runs", 1, "runs per size; the best is reported")
+	heapProfile := flag.String("heapprofile", "", "write a heap profile of the last run, taken with every Pod ready, to this file")
+	flag.Parse()
+	fmt.Printf("go %s, %s/%s, GOMAXPROCS %d\n", goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.GOMAXPROCS(0))
+	fmt.Printf("%8s %6s %10s %10s %10s %12s %12s %12s\n", "pods", "nodes", "wall", "pods/s", "µs/pod", "heap B/pod", "allocs/pod", "alloc B/pod")
+	for _, field := range strings.Split(*pods, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "batonbench: bad size %q\n", field)
+			os.Exit(2)
+		}
+		var best benchmark.Result
+		for range *runs {
+			cfg := benchmark.Config{Pods: n, Nodes: *nodes, Timeout: 10 * time.Minute}
+			if *heapProfile != "" {
+				f, err := os.Create(*heapProfile)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "batonbench:", err)
+					os.Exit(1)
+				}
+				defer f.Close()
+				cfg.HeapProfile = f
+			}
+			r, err := benchmark.Run(context.Background(), cfg)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "batonbench:", err)
+				os.Exit(1)
+			}
+			if best.Pods == 0 || r.Elapsed < best.Elapsed {
+				best = r
+			}
+		}
+		fmt.Printf("%8d %6d %10s %10.0f %10.1f %12.0f %12.1f %12.0f\n", best.Pods, best.Nodes, best.Elapsed.Round(time.Millisecond),
+			best.PodsPerSecond(), float64(best.PerPod().Nanoseconds())/1000, best.HeapPerPod, best.AllocsPerPod, best.BytesPerPod)
+	}
+}

@@ -1,0 +1,168 @@
+// Package benchmark is the scale scenario shared by the root package's
+// go test benchmarks and cmd/batonbench: apply a Deployment of N replicas
+// over many fake nodes and wait until every Pod is Running and ready.
+package benchmark
+
+import (
+	"context"
+	"fmt"
+	"io"
+	goruntime "runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/runtime/fake"
+)
+
+// Config is one run of the scenario.
+type Config struct {
+	// Pods is the Deployment's replicas.
+	Pods int
+	// Nodes is the number of fake nodes; each gets room for all the Pods.
+	Nodes int
+	// Timeout bounds the run.
+	Timeout time.Duration
+	// HeapProfile, when set, receives a heap profile taken when every Pod
+	// is ready, to see where the memory per Pod goes.
+	HeapProfile io.Writer
+}
+
+// Result is what one run measured.
+type Result struct {
+	Pods  int
+	Nodes int
+	// Elapsed runs from the Deployment's creation until the last Pod is
+	// reported ready in the Deployment's status.
+	Elapsed time.Duration
+	// HeapPerPod is the growth of the live heap (after a forced GC) from
+	// before the Deployment to the end, divided by Pods.
+	HeapPerPod float64
+	// AllocsPerPod and BytesPerPod count every allocation during the run.
+	AllocsPerPod float64
+	BytesPerPod  float64
+}
+
+// PodsPerSecond is the throughput of the run.
+func (r Result) PodsPerSecond() float64 { return float64(r.Pods) / r.Elapsed.Seconds() }
+
+// PerPod is the wall time per Pod.
+func (r Result) PerPod() time.Duration { return r.Elapsed / time.Duration(r.Pods) }
+
+// Run runs the scenario once.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+
+	perNode := int64(cfg.Pods/cfg.Nodes + 1)
+	var opts []baton.Option
+	for i := range cfg.Nodes {
+		opts = append(opts, baton.WithNode(baton.NodeConfig{
+			Name:    fmt.Sprintf("node-%03d", i),
+			Runtime: fake.New(),
+			Capacity: baton.ResourceList{
+				baton.ResourceCPU:    baton.MustParseQuantity("64"),
+				baton.ResourceMemory: baton.MustParseQuantity("256Gi"),
+				baton.ResourcePods:   baton.MustParseQuantity(fmt.Sprint(perNode * 2)),
+			},
+		}))
+	}
+	o, err := baton.New(opts...)
+	if err != nil {
+		return Result{}, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- o.Run(runCtx) }()
+	defer func() {
+		stop()
+		<-done
+	}()
+	if err := waitNodesReady(ctx, o, cfg.Nodes); err != nil {
+		return Result{}, err
+	}
+
+	var before, after goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&before)
+
+	replicas := int32(cfg.Pods)
+	labels := map[string]string{"app": "bench"}
+	deployment := &baton.Deployment{
+		ObjectMeta: baton.ObjectMeta{Name: "bench"},
+		Spec: baton.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &baton.LabelSelector{MatchLabels: labels},
+			Template: baton.PodTemplateSpec{
+				ObjectMeta: baton.ObjectMeta{Labels: labels},
+				Spec: baton.PodSpec{Containers: []baton.Container{{
+					Name:  "app",
+					Image: "registry.invalid/bench:1",
+					Resources: baton.ResourceRequirements{Requests: baton.ResourceList{
+						baton.ResourceCPU:    baton.MustParseQuantity("10m"),
+						baton.ResourceMemory: baton.MustParseQuantity("16Mi"),
+					}},
+				}}},
+			},
+		},
+	}
+	watch, err := o.Deployments("default").Watch(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	startAt := time.Now()
+	if _, err := o.Deployments("default").Create(ctx, deployment); err != nil {
+		return Result{}, err
+	}
+	for ready := false; !ready; {
+		select {
+		case ev := <-watch:
+			ready = ev.Object.Status.ReadyReplicas == replicas
+		case <-ctx.Done():
+			d, _ := o.Deployments("default").Get(context.Background(), "bench")
+			return Result{}, fmt.Errorf("%d of %d pods ready when the run timed out: %w", d.Status.ReadyReplicas, replicas, ctx.Err())
+		}
+	}
+	elapsed := time.Since(startAt)
+	goruntime.ReadMemStats(&after)
+	allocs, bytes := after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
+	goruntime.GC()
+	goruntime.ReadMemStats(&after)
+	if cfg.HeapProfile != nil {
+		if err := pprof.WriteHeapProfile(cfg.HeapProfile); err != nil {
+			return Result{}, err
+		}
+	}
+	goruntime.KeepAlive(o)
+	n := float64(cfg.Pods)
+	return Result{
+		Pods:         cfg.Pods,
+		Nodes:        cfg.Nodes,
+		Elapsed:      elapsed,
+		HeapPerPod:   (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / n,
+		AllocsPerPod: float64(allocs) / n,
+		BytesPerPod:  float64(bytes) / n,
+	}, nil
+}
+
+func waitNodesReady(ctx context.Context, o *baton.Orchestrator, n int) error {
+	watch, err := o.Nodes().Watch(ctx)
+	if err != nil {
+		return err
+	}
+	ready := map[string]bool{}
+	for len(ready) < n {
+		select {
+		case ev := <-watch:
+			if ev.Object.IsReady() {
+				ready[ev.Object.Name] = true
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d nodes ready: %w", len(ready), n, ctx.Err())
+		}
+	}
+	return nil
+}
