@@ -25,7 +25,8 @@ func main() {
 	heapProfile := flag.String("heapprofile", "", "write a heap profile of the last run, taken with every Pod ready, to this file")
 	flag.Parse()
 	fmt.Printf("go %s, %s/%s, GOMAXPROCS %d\n", goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.GOMAXPROCS(0))
-	fmt.Printf("%8s %6s %10s %10s %10s %12s %12s %12s\n", "pods", "nodes", "wall", "pods/s", "µs/pod", "heap B/pod", "allocs/pod", "alloc B/pod")
+	fmt.Println("baseline: the same sandboxes and containers started straight on the fake runtimes, without Baton")
+	fmt.Printf("%-9s %8s %6s %10s %10s %10s %12s %12s %12s\n", "", "pods", "nodes", "wall", "pods/s", "µs/pod", "heap B/pod", "allocs/pod", "alloc B/pod")
 	for _, field := range strings.Split(*pods, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(field))
 		if err != nil || n <= 0 {
@@ -53,7 +54,17 @@ func main() {
 				best = r
 			}
 		}
-		fmt.Printf("%8d %6d %10s %10.0f %10.1f %12.0f %12.1f %12.0f\n", best.Pods, best.Nodes, best.Elapsed.Round(time.Millisecond),
-			best.PodsPerSecond(), float64(best.PerPod().Nanoseconds())/1000, best.HeapPerPod, best.AllocsPerPod, best.BytesPerPod)
+		report("baton", best)
+		base, err := benchmark.RunBaseline(context.Background(), benchmark.Config{Pods: n, Nodes: *nodes})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "batonbench:", err)
+			os.Exit(1)
+		}
+		report("baseline", base)
 	}
+}
+
+func report(what string, r benchmark.Result) {
+	fmt.Printf("%-9s %8d %6d %10s %10.0f %10.1f %12.0f %12.1f %12.0f\n", what, r.Pods, r.Nodes, r.Elapsed.Round(time.Millisecond),
+		r.PodsPerSecond(), float64(r.PerPod().Nanoseconds())/1000, r.HeapPerPod, r.AllocsPerPod, r.BytesPerPod)
 }

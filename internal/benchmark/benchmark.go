@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton"
+	batonruntime "github.com/batonhq/baton/runtime"
 	"github.com/batonhq/baton/runtime/fake"
 )
 
@@ -165,4 +166,47 @@ func waitNodesReady(ctx context.Context, o *baton.Orchestrator, n int) error {
 		}
 	}
 	return nil
+}
+
+// RunBaseline starts the same number of Pods straight on fake runtimes,
+// one sandbox and one container each, with no Baton in between: the floor
+// that Run's figures are compared against in the same run.
+func RunBaseline(ctx context.Context, cfg Config) (Result, error) {
+	runtimes := make([]*fake.Runtime, cfg.Nodes)
+	for i := range runtimes {
+		runtimes[i] = fake.New()
+	}
+	var before, after goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&before)
+	startAt := time.Now()
+	for i := range cfg.Pods {
+		rt := runtimes[i%cfg.Nodes]
+		uid := fmt.Sprintf("pod-%d", i)
+		sb, err := rt.RunPodSandbox(ctx, batonruntime.SandboxConfig{Name: uid, Namespace: "default", UID: uid,
+			Labels: map[string]string{batonruntime.LabelPodUID: uid}})
+		if err != nil {
+			return Result{}, err
+		}
+		_, err = batonruntime.StartContainer(ctx, rt, sb.ID, batonruntime.ContainerConfig{Name: "app", Image: "registry.invalid/bench:1",
+			Labels: map[string]string{batonruntime.LabelPodUID: uid, batonruntime.LabelContainerName: "app"}}, batonruntime.PullIfNotPresent)
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	elapsed := time.Since(startAt)
+	goruntime.ReadMemStats(&after)
+	allocs, bytes := after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
+	goruntime.GC()
+	goruntime.ReadMemStats(&after)
+	goruntime.KeepAlive(runtimes)
+	n := float64(cfg.Pods)
+	return Result{
+		Pods:         cfg.Pods,
+		Nodes:        cfg.Nodes,
+		Elapsed:      elapsed,
+		HeapPerPod:   (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / n,
+		AllocsPerPod: float64(allocs) / n,
+		BytesPerPod:  float64(bytes) / n,
+	}, nil
 }
