@@ -97,13 +97,19 @@ func TestErrorsAreRetriedWithBackoffAndTerminalOnesAreNot(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for got["flaky"] < 3 || got["panics"] < 2 {
+		select {
+		case name := <-attempts: // one that re-armed before it was counted
+			got[name]++
+			continue
+		default:
+		}
 		if err := fc.WaitForTimers(ctx, 1); err != nil {
 			t.Fatalf("no retry armed; attempts so far %v", got)
 		}
 		next, _ := fc.NextDeadline()
 		armed := fc.Timers()
 		fc.Set(next)
-		for range armed - fc.Timers() { // one attempt per retry that fired
+		for range armed - fc.Timers() { // at least one attempt per retry that fired
 			got[<-attempts]++
 		}
 	}
