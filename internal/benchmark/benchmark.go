@@ -86,10 +86,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 
-	var before, after goruntime.MemStats
-	goruntime.GC()
-	goruntime.ReadMemStats(&before)
-
+	m := startMeter()
 	replicas := int32(cfg.Pods)
 	labels := map[string]string{"app": "bench"}
 	deployment := &baton.Deployment{
@@ -114,7 +111,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	startAt := time.Now()
+	m.startClock()
 	if _, err := o.Deployments("default").Create(ctx, deployment); err != nil {
 		return Result{}, err
 	}
@@ -127,26 +124,51 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("%d of %d pods ready when the run timed out: %w", d.Status.ReadyReplicas, replicas, ctx.Err())
 		}
 	}
-	elapsed := time.Since(startAt)
-	goruntime.ReadMemStats(&after)
-	allocs, bytes := after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
-	goruntime.GC()
-	goruntime.ReadMemStats(&after)
+	r := m.stop(cfg)
 	if cfg.HeapProfile != nil {
 		if err := pprof.WriteHeapProfile(cfg.HeapProfile); err != nil {
 			return Result{}, err
 		}
 	}
 	goruntime.KeepAlive(o)
+	return r, nil
+}
+
+// meter measures the time, allocations and live heap of a run.
+type meter struct {
+	before  goruntime.MemStats
+	startAt time.Time
+}
+
+// startMeter forces a GC and notes the heap; it also starts the clock.
+func startMeter() *meter {
+	m := &meter{}
+	goruntime.GC()
+	goruntime.ReadMemStats(&m.before)
+	m.startClock()
+	return m
+}
+
+// startClock restarts the clock, for runs with setup after startMeter.
+func (m *meter) startClock() { m.startAt = time.Now() }
+
+// stop ends the run: its allocations, then the live heap after a forced GC.
+func (m *meter) stop(cfg Config) Result {
+	elapsed := time.Since(m.startAt)
+	var after goruntime.MemStats
+	goruntime.ReadMemStats(&after)
+	allocs, bytes := after.Mallocs-m.before.Mallocs, after.TotalAlloc-m.before.TotalAlloc
+	goruntime.GC()
+	goruntime.ReadMemStats(&after)
 	n := float64(cfg.Pods)
 	return Result{
 		Pods:         cfg.Pods,
 		Nodes:        cfg.Nodes,
 		Elapsed:      elapsed,
-		HeapPerPod:   (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / n,
+		HeapPerPod:   (float64(after.HeapAlloc) - float64(m.before.HeapAlloc)) / n,
 		AllocsPerPod: float64(allocs) / n,
 		BytesPerPod:  float64(bytes) / n,
-	}, nil
+	}
 }
 
 func waitNodesReady(ctx context.Context, o *baton.Orchestrator, n int) error {
@@ -176,10 +198,7 @@ func RunBaseline(ctx context.Context, cfg Config) (Result, error) {
 	for i := range runtimes {
 		runtimes[i] = fake.New()
 	}
-	var before, after goruntime.MemStats
-	goruntime.GC()
-	goruntime.ReadMemStats(&before)
-	startAt := time.Now()
+	m := startMeter()
 	for i := range cfg.Pods {
 		rt := runtimes[i%cfg.Nodes]
 		uid := fmt.Sprintf("pod-%d", i)
@@ -194,19 +213,7 @@ func RunBaseline(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, err
 		}
 	}
-	elapsed := time.Since(startAt)
-	goruntime.ReadMemStats(&after)
-	allocs, bytes := after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
-	goruntime.GC()
-	goruntime.ReadMemStats(&after)
+	r := m.stop(cfg)
 	goruntime.KeepAlive(runtimes)
-	n := float64(cfg.Pods)
-	return Result{
-		Pods:         cfg.Pods,
-		Nodes:        cfg.Nodes,
-		Elapsed:      elapsed,
-		HeapPerPod:   (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / n,
-		AllocsPerPod: float64(allocs) / n,
-		BytesPerPod:  float64(bytes) / n,
-	}, nil
+	return r, nil
 }
