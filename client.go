@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 
@@ -334,7 +335,29 @@ func resetServerFields(obj api.Object) {
 		o.Status = api.NamespaceStatus{Phase: api.NamespaceActive}
 	case *api.Node:
 		o.Status.Conditions = nil
+	case *api.ReplicaSet:
+		o.Status = api.ReplicaSetStatus{}
+	case *api.HorizontalPodAutoscaler:
+		o.Status = api.HorizontalPodAutoscalerStatus{}
 	}
+	if d, ok := obj.(*api.Deployment); ok {
+		delete(d.Annotations, api.AnnotationRevision)
+	}
+}
+
+// keepAnnotation carries an annotation Baton owns over from old to obj,
+// so that a user's update (say, from a manifest that lacks it) keeps it.
+func keepAnnotation(old, obj api.Object, key string) {
+	v, ok := old.GetObjectMeta().Annotations[key]
+	meta := obj.GetObjectMeta()
+	if !ok || meta.Annotations[key] == v {
+		return
+	}
+	meta.Annotations = maps.Clone(meta.Annotations)
+	if meta.Annotations == nil {
+		meta.Annotations = map[string]string{}
+	}
+	meta.Annotations[key] = v
 }
 
 // keepServerFields carries over from old what an update may not change:
@@ -351,6 +374,15 @@ func keepServerFields(old, obj api.Object) {
 		o.Status = prev.Status
 	case *api.Deployment:
 		prev := old.(*api.Deployment)
+		specChanged = !reflect.DeepEqual(o.Spec, prev.Spec)
+		o.Status = prev.Status
+		keepAnnotation(prev, o, api.AnnotationRevision)
+	case *api.ReplicaSet:
+		prev := old.(*api.ReplicaSet)
+		specChanged = !reflect.DeepEqual(o.Spec, prev.Spec)
+		o.Status = prev.Status
+	case *api.HorizontalPodAutoscaler:
+		prev := old.(*api.HorizontalPodAutoscaler)
 		specChanged = !reflect.DeepEqual(o.Spec, prev.Spec)
 		o.Status = prev.Status
 	case *api.Service:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/internal/controller/deployment"
 	"github.com/batonhq/baton/internal/store"
 )
 
@@ -26,9 +27,39 @@ type RollingUpdateDeployment = api.RollingUpdateDeployment
 // DeploymentCondition is one condition of a Deployment.
 type DeploymentCondition = api.DeploymentCondition
 
-// PodTemplateHashLabel is the label on every Pod of a Deployment that
-// carries the hash of the template it was made from.
-const PodTemplateHashLabel = "pod-template-hash"
+// ReplicaSet keeps a number of Pods of one template running; a Deployment
+// makes one per revision of its template.
+type ReplicaSet = api.ReplicaSet
+
+// ReplicaSetSpec is the desired state of a ReplicaSet.
+type ReplicaSetSpec = api.ReplicaSetSpec
+
+// ReplicaSetStatus is the observed state of a ReplicaSet.
+type ReplicaSetStatus = api.ReplicaSetStatus
+
+// Deployment strategies.
+const (
+	RollingUpdateDeploymentStrategyType = api.RollingUpdateDeploymentStrategyType
+	RecreateDeploymentStrategyType      = api.RecreateDeploymentStrategyType
+)
+
+// Annotations with meaning to Deployments.
+const (
+	// AnnotationRevision is the revision number of a ReplicaSet, and on a
+	// Deployment, of its current one.
+	AnnotationRevision = api.AnnotationRevision
+	// AnnotationChangeCause, set on a Deployment, is recorded with the
+	// revision its template change makes.
+	AnnotationChangeCause = api.AnnotationChangeCause
+	// AnnotationAutoRollback, set to "true" on a Deployment, makes Baton
+	// roll it back to the previous revision by itself when a rollout
+	// exceeds progressDeadlineSeconds (Kubernetes only reports it).
+	AnnotationAutoRollback = api.AnnotationAutoRollback
+)
+
+// PodTemplateHashLabel is the label on every ReplicaSet and Pod of a
+// Deployment that carries the hash of the template it was made from.
+const PodTemplateHashLabel = deployment.PodTemplateHashLabel
 
 // DeploymentClient manages Deployments in one namespace.
 type DeploymentClient struct {
@@ -63,4 +94,202 @@ func (c *DeploymentClient) Scale(ctx context.Context, name string, replicas int3
 		return nil, err
 	}
 	return out.DeepCopy(), nil
+}
+
+// Revision is one revision of a Deployment's template, as "kubectl rollout
+// history" lists it.
+type Revision struct {
+	// Number is the revision number; the highest is the current one.
+	Number int64
+	// ReplicaSet is the name of the ReplicaSet that holds the revision.
+	ReplicaSet string
+	// Template is the Pod template of the revision.
+	Template PodTemplateSpec
+	// ChangeCause is the Deployment's kubernetes.io/change-cause
+	// annotation when the revision was made.
+	ChangeCause string
+	// Replicas is how many Pods of this revision are wanted now.
+	Replicas int32
+}
+
+// History returns the revisions of a Deployment that are kept (see
+// spec.revisionHistoryLimit), oldest first.
+func (c *DeploymentClient) History(ctx context.Context, name string) ([]Revision, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []Revision
+	var err error
+	c.o.store.View(func(tx store.ReadTx) {
+		var d *api.Deployment
+		if d, err = store.Get[*api.Deployment](tx, c.namespace, name); err != nil {
+			return
+		}
+		for _, h := range deployment.History(tx, d) {
+			t := *h.ReplicaSet.Spec.Template.DeepCopy()
+			delete(t.Labels, PodTemplateHashLabel)
+			replicas := int32(1)
+			if h.ReplicaSet.Spec.Replicas != nil {
+				replicas = *h.ReplicaSet.Spec.Replicas
+			}
+			out = append(out, Revision{Number: h.Revision, ReplicaSet: h.ReplicaSet.Name, Template: t,
+				ChangeCause: h.ChangeCause, Replicas: replicas})
+		}
+	})
+	return out, err
+}
+
+// Rollback sets a Deployment's template back to that of toRevision, or of
+// the revision before the current one when toRevision is 0, like "kubectl
+// rollout undo"; the Deployment then rolls out to it as to any change, and
+// the restored revision gets the next revision number. It returns the
+// Deployment as updated. An unknown revision is ErrNotFound; rolling back
+// to the current template changes nothing.
+func (c *DeploymentClient) Rollback(ctx context.Context, name string, toRevision int64) (*Deployment, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if toRevision < 0 {
+		return nil, &ValidationError{Kind: api.KindDeployment, Name: name,
+			Fields: []FieldError{{Path: "toRevision", Detail: fmt.Sprintf("must be 0 (the previous revision) or a revision number, not %d", toRevision)}}}
+	}
+	var out *Deployment
+	err := c.o.store.Update(func(tx store.Tx) error {
+		d, err := store.Get[*api.Deployment](tx, c.namespace, name)
+		if err != nil {
+			return err
+		}
+		if _, err := deployment.Rollback(tx, d, toRevision); err != nil {
+			return err
+		}
+		out, err = store.Get[*api.Deployment](tx, c.namespace, name)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.DeepCopy(), nil
+}
+
+// Pause stops rolling out template changes to a Deployment (scaling still
+// works), like "kubectl rollout pause".
+func (c *DeploymentClient) Pause(ctx context.Context, name string) (*Deployment, error) {
+	return c.setPaused(ctx, name, true)
+}
+
+// Resume undoes Pause: the latest template rolls out.
+func (c *DeploymentClient) Resume(ctx context.Context, name string) (*Deployment, error) {
+	return c.setPaused(ctx, name, false)
+}
+
+func (c *DeploymentClient) setPaused(ctx context.Context, name string, paused bool) (*Deployment, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out *Deployment
+	err := c.o.store.Update(func(tx store.Tx) error {
+		cur, err := store.Get[*api.Deployment](tx, c.namespace, name)
+		if err != nil {
+			return err
+		}
+		out = cur
+		if cur.Spec.Paused == paused {
+			return nil
+		}
+		next := *cur
+		next.Spec.Paused = paused
+		next.Generation++
+		out = &next
+		return tx.Update(&next)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.DeepCopy(), nil
+}
+
+// RolloutProgress is how far a rollout has come, as RolloutStatus reports
+// it.
+type RolloutProgress struct {
+	// Desired is the Deployment's replicas; Updated, Ready and Available
+	// count its Pods of the current template that exist, are ready, and
+	// are available; Total counts all its Pods, old ones included.
+	Desired, Updated, Ready, Available, Total int32
+	// Message says what the rollout waits for, in kubectl's words.
+	Message string
+}
+
+// ErrRolloutFailed is returned by RolloutStatus when the rollout exceeded
+// its progress deadline. It matches ErrFailedPrecondition.
+var ErrRolloutFailed = fmt.Errorf("rollout exceeded its progress deadline: %w", ErrFailedPrecondition)
+
+// RolloutStatus waits until the Deployment's rollout is complete, like
+// "kubectl rollout status": every Pod runs the current template and is
+// available, and no old Pod is left. It calls progress (when not nil) each
+// time the rollout moves. It returns an error wrapping ErrRolloutFailed when
+// the rollout exceeds its progress deadline, ErrNotFound if the Deployment
+// goes, and ctx's error if ctx ends first.
+func (c *DeploymentClient) RolloutStatus(ctx context.Context, name string, progress func(RolloutProgress)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changes, err := c.Watch(ctx)
+	if err != nil {
+		return err
+	}
+	var last RolloutProgress
+	for {
+		select {
+		case ev, ok := <-changes:
+			if !ok {
+				return ctx.Err()
+			}
+			d := ev.Object
+			if d.Name != name {
+				continue
+			}
+			if ev.Type == Deleted {
+				return fmt.Errorf("deployment %q was deleted during its rollout: %w", name, ErrNotFound)
+			}
+			p, done, err := rolloutProgress(d)
+			if p != last && progress != nil {
+				progress(p)
+			}
+			last = p
+			if err != nil || done {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// rolloutProgress reads a Deployment's status as kubectl rollout status
+// does.
+func rolloutProgress(d *Deployment) (RolloutProgress, bool, error) {
+	s := d.Status
+	p := RolloutProgress{Desired: 1, Updated: s.UpdatedReplicas, Ready: s.ReadyReplicas, Available: s.AvailableReplicas, Total: s.Replicas}
+	if d.Spec.Replicas != nil {
+		p.Desired = *d.Spec.Replicas
+	}
+	if s.ObservedGeneration < d.Generation {
+		p.Message = "Waiting for deployment spec update to be observed..."
+		return p, false, nil
+	}
+	if c := s.Condition(api.DeploymentProgressing); c != nil && c.Reason == "ProgressDeadlineExceeded" {
+		p.Message = fmt.Sprintf("deployment %q exceeded its progress deadline", d.Name)
+		return p, false, fmt.Errorf("deployment %q: %w", d.Name, ErrRolloutFailed)
+	}
+	switch {
+	case p.Updated < p.Desired:
+		p.Message = fmt.Sprintf("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated...", d.Name, p.Updated, p.Desired)
+	case p.Total > p.Updated:
+		p.Message = fmt.Sprintf("Waiting for deployment %q rollout to finish: %d old replicas are pending termination...", d.Name, p.Total-p.Updated)
+	case p.Available < p.Updated:
+		p.Message = fmt.Sprintf("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available...", d.Name, p.Available, p.Updated)
+	default:
+		p.Message = fmt.Sprintf("deployment %q successfully rolled out", d.Name)
+		return p, true, nil
+	}
+	return p, false, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/batonhq/baton/internal/controller/gc"
 	"github.com/batonhq/baton/internal/controller/namespace"
 	"github.com/batonhq/baton/internal/controller/nodeagent"
+	"github.com/batonhq/baton/internal/controller/replicaset"
 	"github.com/batonhq/baton/internal/controller/scheduling"
 	"github.com/batonhq/baton/internal/events"
 	"github.com/batonhq/baton/internal/store"
@@ -220,14 +221,23 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	nsCtrl := controller.New("namespace", nsRec, opts(1))
 	nsRec.Register(nsCtrl)
 
-	gcRec := &gc.Reconciler{Store: o.store}
-	gcCtrl := controller.New("gc", gcRec, opts(1))
-	gcRec.Register(gcCtrl)
+	podGC := &gc.Reconciler{Store: o.store, Kind: api.KindPod, OwnerKinds: []string{api.KindReplicaSet}}
+	podGCCtrl := controller.New("pod-gc", podGC, opts(1))
+	podGC.Register(podGCCtrl)
+
+	rsGC := &gc.Reconciler{Store: o.store, Kind: api.KindReplicaSet, OwnerKinds: []string{api.KindDeployment}}
+	rsGCCtrl := controller.New("replicaset-gc", rsGC, opts(1))
+	rsGC.Register(rsGCCtrl)
 
 	depRec := &deployment.Reconciler{Store: o.store, Clock: o.clock, Log: o.log.Named("deployment"),
 		Events: o.recorder.For("deployment-controller", "")}
 	depCtrl := controller.New("deployment", depRec, opts(2))
 	depRec.Register(depCtrl)
+
+	rsRec := &replicaset.Reconciler{Store: o.store, Clock: o.clock, Log: o.log.Named("replicaset"),
+		Events: o.recorder.For("replicaset-controller", "")}
+	rsCtrl := controller.New("replicaset", rsRec, opts(2))
+	rsRec.Register(rsCtrl)
 
 	schedRec := scheduling.New(o.store, o.log, o.recorder.For("scheduler", ""), scheduler.New())
 	schedCtrl := controller.New("scheduler", schedRec, opts(1))
@@ -250,7 +260,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		o.recorder.Run(recCtx)
 	}()
 	g, gctx := errgroup.WithContext(ctx)
-	for _, run := range []func(context.Context) error{nsCtrl.Run, gcCtrl.Run, depCtrl.Run, schedCtrl.Run, agents.Run} {
+	for _, run := range []func(context.Context) error{nsCtrl.Run, podGCCtrl.Run, rsGCCtrl.Run, depCtrl.Run, rsCtrl.Run, schedCtrl.Run, agents.Run} {
 		g.Go(func() error { return run(gctx) })
 	}
 	err := g.Wait()
@@ -268,6 +278,12 @@ func (o *Orchestrator) Pods(namespace string) *Client[*Pod] {
 // Deployments returns a client for the Deployments in namespace.
 func (o *Orchestrator) Deployments(namespace string) *DeploymentClient {
 	return &DeploymentClient{Client[*Deployment]{o: o, namespace: namespace}}
+}
+
+// ReplicaSets returns a client for the ReplicaSets in namespace. Each
+// revision of a Deployment's template is a ReplicaSet the Deployment owns.
+func (o *Orchestrator) ReplicaSets(namespace string) *Client[*ReplicaSet] {
+	return &Client[*ReplicaSet]{o: o, namespace: namespace}
 }
 
 // Services returns a client for the Services in namespace.

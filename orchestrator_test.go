@@ -29,8 +29,13 @@ func TestDeploymentConverges(t *testing.T) {
 		if p.Spec.NodeName != baton.DefaultNodeName || p.Status.PodIP == "" || p.Labels[baton.PodTemplateHashLabel] == "" {
 			t.Errorf("pod %s: node %q, ip %q, labels %v", p.Name, p.Spec.NodeName, p.Status.PodIP, p.Labels)
 		}
-		if ref := p.ControllerRef(); ref == nil || ref.UID != d.UID || ref.Kind != "Deployment" {
-			t.Errorf("pod %s is not controlled by the deployment: %+v", p.Name, p.OwnerReferences)
+		ref := p.ControllerRef()
+		if ref == nil || ref.Kind != "ReplicaSet" {
+			t.Fatalf("pod %s is not controlled by a ReplicaSet: %+v", p.Name, p.OwnerReferences)
+		}
+		rs, err := o.ReplicaSets("default").Get(ctx, ref.Name)
+		if err != nil || !rs.IsControlledBy(d.UID) || rs.Annotations[baton.AnnotationRevision] != "1" {
+			t.Errorf("replica set %s (err %v) is not revision 1 of the deployment: %+v", ref.Name, err, rs)
 		}
 	}
 	got := waitDeployment(t, o, "default", "web", "status counts 3", func(d *baton.Deployment) bool {

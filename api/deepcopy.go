@@ -201,3 +201,71 @@ func (e *Event) DeepCopy() *Event {
 
 // DeepCopyObject implements Object.
 func (e *Event) DeepCopyObject() Object { return e.DeepCopy() }
+
+// DeepCopy returns a copy of rs that shares no memory with it.
+func (rs *ReplicaSet) DeepCopy() *ReplicaSet {
+	if rs == nil {
+		return nil
+	}
+	out := *rs
+	rs.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Spec.Replicas = copyPtr(rs.Spec.Replicas)
+	out.Spec.Selector = rs.Spec.Selector.DeepCopy()
+	out.Spec.Template = *rs.Spec.Template.DeepCopy()
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (rs *ReplicaSet) DeepCopyObject() Object { return rs.DeepCopy() }
+
+// DeepCopy returns a copy of h that shares no memory with it.
+func (h *HorizontalPodAutoscaler) DeepCopy() *HorizontalPodAutoscaler {
+	if h == nil {
+		return nil
+	}
+	out := *h
+	h.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Spec.MinReplicas = copyPtr(h.Spec.MinReplicas)
+	if h.Spec.Metrics != nil {
+		out.Spec.Metrics = make([]MetricSpec, len(h.Spec.Metrics))
+		for i, m := range h.Spec.Metrics {
+			if m.Resource != nil {
+				r := *m.Resource
+				r.Target.AverageUtilization = copyPtr(r.Target.AverageUtilization)
+				r.Target.AverageValue = copyPtr(r.Target.AverageValue)
+				m.Resource = &r
+			}
+			out.Spec.Metrics[i] = m
+		}
+	}
+	if b := h.Spec.Behavior; b != nil {
+		nb := HorizontalPodAutoscalerBehavior{}
+		for _, pair := range []struct{ in, out **HPAScalingRules }{{&b.ScaleUp, &nb.ScaleUp}, {&b.ScaleDown, &nb.ScaleDown}} {
+			if *pair.in != nil {
+				r := **pair.in
+				r.StabilizationWindowSeconds = copyPtr(r.StabilizationWindowSeconds)
+				*pair.out = &r
+			}
+		}
+		out.Spec.Behavior = &nb
+	}
+	out.Status.ObservedGeneration = copyPtr(h.Status.ObservedGeneration)
+	out.Status.LastScaleTime = copyPtr(h.Status.LastScaleTime)
+	if h.Status.CurrentMetrics != nil {
+		out.Status.CurrentMetrics = make([]MetricStatus, len(h.Status.CurrentMetrics))
+		for i, m := range h.Status.CurrentMetrics {
+			if m.Resource != nil {
+				r := *m.Resource
+				r.Current.AverageUtilization = copyPtr(r.Current.AverageUtilization)
+				r.Current.AverageValue = copyPtr(r.Current.AverageValue)
+				m.Resource = &r
+			}
+			out.Status.CurrentMetrics[i] = m
+		}
+	}
+	out.Status.Conditions = slices.Clone(h.Status.Conditions)
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (h *HorizontalPodAutoscaler) DeepCopyObject() Object { return h.DeepCopy() }

@@ -64,6 +64,16 @@ func SetDefaults(obj Object) {
 		if o != nil {
 			setTypeMeta(&o.TypeMeta, KindEvent)
 		}
+	case *ReplicaSet:
+		if o != nil {
+			setTypeMeta(&o.TypeMeta, KindReplicaSet)
+			SetReplicaSetSpecDefaults(&o.Spec)
+		}
+	case *HorizontalPodAutoscaler:
+		if o != nil {
+			setTypeMeta(&o.TypeMeta, KindHorizontalPodAutoscaler)
+			SetHPASpecDefaults(&o.Spec)
+		}
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 
 // allKinds returns one new, empty object of every kind.
 func allKinds() []Object {
-	return []Object{&Pod{}, &Deployment{}, &Service{}, &Namespace{}, &Node{}, &Event{}}
+	return []Object{&Pod{}, &Deployment{}, &Service{}, &Namespace{}, &Node{}, &Event{}, &ReplicaSet{}, &HorizontalPodAutoscaler{}}
 }
 
 // filler sets every field of a value to a distinct non-zero value: strings,

@@ -22,7 +22,8 @@ import (
 //
 // Decoding is strict, like "kubectl apply --validate=strict": each
 // document needs an apiVersion and kind that Baton serves (v1 Pod, Service,
-// Namespace, Node and Event; apps/v1 Deployment), every field must be one
+// Namespace, Node and Event; apps/v1 Deployment and ReplicaSet;
+// autoscaling/v2 HorizontalPodAutoscaler), every field must be one
 // the kind has, values must have the right types, and a key may appear only
 // once in a mapping. Objects are decoded as written: DecodeManifests
 // neither defaults nor validates them (SetDefaults and Validate do).
@@ -104,6 +105,12 @@ func NewObject(kind string) (Object, error) {
 		obj = &Node{}
 	case KindEvent:
 		obj = &Event{}
+	case KindReplicaSet:
+		obj = &ReplicaSet{}
+	case KindHorizontalPodAutoscaler:
+		obj = &HorizontalPodAutoscaler{}
+	case KindEndpointSlice:
+		obj = &EndpointSlice{}
 	default:
 		return nil, &ValidationError{Fields: []FieldError{{Path: "kind", Detail: unknownKindDetail(kind)}}}
 	}
@@ -111,7 +118,7 @@ func NewObject(kind string) (Object, error) {
 	return obj, nil
 }
 
-var knownKinds = []string{KindPod, KindDeployment, KindService, KindNamespace, KindNode, KindEvent}
+var knownKinds = []string{KindPod, KindDeployment, KindService, KindNamespace, KindNode, KindEvent, KindReplicaSet, KindHorizontalPodAutoscaler, KindEndpointSlice}
 
 func unknownKindDetail(kind string) string {
 	for _, k := range knownKinds {
@@ -137,6 +144,12 @@ func typeMetaOf(obj Object) *TypeMeta {
 	case *Node:
 		return &o.TypeMeta
 	case *Event:
+		return &o.TypeMeta
+	case *ReplicaSet:
+		return &o.TypeMeta
+	case *HorizontalPodAutoscaler:
+		return &o.TypeMeta
+	case *EndpointSlice:
 		return &o.TypeMeta
 	}
 	return nil

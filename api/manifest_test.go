@@ -267,7 +267,7 @@ func TestDecodeErrors(t *testing.T) {
 		{
 			name: "unknown kind",
 			doc:  "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\n",
-			want: []string{`document 1 at line 1: kind: unknown kind "CronJob": the supported kinds are Pod, Service, Namespace, Node and Event (apiVersion v1) and Deployment (apiVersion apps/v1)`},
+			want: []string{`document 1 at line 1: kind: unknown kind "CronJob": the supported kinds are Pod, Service, Namespace, Node and Event (apiVersion v1), Deployment and ReplicaSet (apiVersion apps/v1) and HorizontalPodAutoscaler (apiVersion autoscaling/v2)`},
 		},
 		{
 			name: "kind in the wrong case",
@@ -470,8 +470,8 @@ func TestNewObject(t *testing.T) {
 			t.Errorf("NewObject(%q) TypeMeta = %+v", kind, tm)
 		}
 	}
-	if _, err := NewObject("ReplicaSet"); !errors.Is(err, ErrInvalid) {
-		t.Errorf("NewObject(ReplicaSet) = %v, want ErrInvalid", err)
+	if _, err := NewObject("StatefulSet"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("NewObject(StatefulSet) = %v, want ErrInvalid", err)
 	}
 }
 

@@ -9,8 +9,9 @@ import (
 // API groups and versions of the supported kinds, as they appear in the
 // apiVersion field of a manifest.
 const (
-	CoreV1 = "v1"
-	AppsV1 = "apps/v1"
+	CoreV1        = "v1"
+	AppsV1        = "apps/v1"
+	AutoscalingV2 = "autoscaling/v2"
 )
 
 // Kinds of object Baton stores.
@@ -21,6 +22,9 @@ const (
 	KindNamespace  = "Namespace"
 	KindNode       = "Node"
 	KindEvent      = "Event"
+	KindReplicaSet = "ReplicaSet"
+
+	KindHorizontalPodAutoscaler = "HorizontalPodAutoscaler"
 )
 
 // Object is implemented by every stored kind.
@@ -160,10 +164,14 @@ func ReferenceTo(obj Object) ObjectReference {
 // an unknown kind.
 func APIVersionOf(kind string) string {
 	switch kind {
-	case KindDeployment:
+	case KindDeployment, KindReplicaSet:
 		return AppsV1
+	case KindHorizontalPodAutoscaler:
+		return AutoscalingV2
 	case KindPod, KindService, KindNamespace, KindNode, KindEvent:
 		return CoreV1
+	case KindEndpointSlice:
+		return DiscoveryV1
 	}
 	return ""
 }

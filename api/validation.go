@@ -49,6 +49,10 @@ func ValidateFields(obj Object) FieldErrors {
 		validateNode(o, &errs)
 	case *Event:
 		validateEvent(o, &errs)
+	case *ReplicaSet:
+		validateReplicaSet(o, &errs)
+	case *HorizontalPodAutoscaler:
+		validateHPA(o, &errs)
 	default:
 		errs.Add("kind", "unsupported kind %s: %s", quote(obj.ObjectKind()), supportedKindsDetail)
 	}
@@ -312,4 +316,5 @@ func validateEvent(e *Event, errs *FieldErrors) {
 // supportedKindsDetail lists the kinds Baton serves, for errors about an
 // unknown kind.
 const supportedKindsDetail = "the supported kinds are Pod, Service, Namespace, Node and Event " +
-	"(apiVersion v1) and Deployment (apiVersion apps/v1)"
+	"(apiVersion v1), Deployment and ReplicaSet (apiVersion apps/v1) and " +
+	"HorizontalPodAutoscaler (apiVersion autoscaling/v2)"

@@ -1,6 +1,9 @@
 package api
 
-import "fmt"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // NodePort range, as in Kubernetes' default.
 const (
@@ -24,8 +27,9 @@ func validateServiceSpec(spec *ServiceSpec, p fieldPath, errs *FieldErrors) {
 	headless := spec.ClusterIP == ClusterIPNone
 	switch {
 	case spec.ClusterIP != "" && !headless:
-		errs.Add(p.Child("clusterIP").String(),
-			"must be empty, or %q for a headless Service: Baton assigns no cluster IPs", ClusterIPNone)
+		if detail := checkClusterIP(spec.ClusterIP); detail != "" {
+			errs.Add(p.Child("clusterIP").String(), "%s", detail)
+		}
 	case headless && spec.Type == ServiceTypeNodePort:
 		errs.Add(p.Child("clusterIP").String(), "may not be %q for a %s Service", ClusterIPNone, ServiceTypeNodePort)
 	}
@@ -62,6 +66,20 @@ func validateServiceSpec(spec *ServiceSpec, p fieldPath, errs *FieldErrors) {
 			quote(string(spec.SessionAffinity)), ServiceAffinityNone, ServiceAffinityClientIP)
 	}
 	validateLabels(spec.Selector, p.Child("selector"), errs)
+}
+
+// checkClusterIP returns "" when ip may be a Service's cluster IP: an IPv4
+// address in the loopback range 127.0.0.0/8, which every Linux host routes
+// to its loopback interface, so that Baton's proxy can listen on it. An
+// empty clusterIP asks Baton to allocate one; see docs/ARCHITECTURE.md.
+func checkClusterIP(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || !addr.Is4() || !addr.IsLoopback() || addr == netip.AddrFrom4([4]byte{127, 255, 255, 255}) ||
+		addr == netip.AddrFrom4([4]byte{127, 0, 0, 0}) {
+		return fmt.Sprintf("must be empty (Baton allocates one), %q for a headless Service, or an IPv4 address in 127.0.0.0/8, not %s: "+
+			"Baton assigns no cluster IPs outside the loopback range, where its proxy listens", ClusterIPNone, quote(ip))
+	}
+	return ""
 }
 
 // validateServicePortName checks a Service port's name: required when the

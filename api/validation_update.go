@@ -32,6 +32,8 @@ func ValidateUpdate(oldObj, newObj Object) FieldErrors {
 		validatePodSpecUpdate(&o.Spec, &newObj.(*Pod).Spec, "spec", &errs)
 	case *Deployment:
 		validateSelectorUpdate(o.Spec.Selector, newObj.(*Deployment).Spec.Selector, "spec.selector", &errs)
+	case *ReplicaSet:
+		validateSelectorUpdate(o.Spec.Selector, newObj.(*ReplicaSet).Spec.Selector, "spec.selector", &errs)
 	}
 	return errs
 }

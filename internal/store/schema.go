@@ -41,7 +41,10 @@ var kinds = []kindInfo{
 	{kind: api.KindNode, byUID: true},
 	{kind: api.KindPod, namespaced: true, byOwner: true},
 	{kind: api.KindDeployment, namespaced: true, byUID: true, byOwner: true},
+	{kind: api.KindReplicaSet, namespaced: true, byUID: true, byOwner: true},
+	{kind: api.KindHorizontalPodAutoscaler, namespaced: true},
 	{kind: api.KindService, namespaced: true, byUID: true},
+	{kind: api.KindEndpointSlice, namespaced: true, byOwner: true},
 	{kind: api.KindEvent, namespaced: true},
 }
 

@@ -1,7 +1,8 @@
-// Package gc is the garbage collector: it deletes Pods whose owners are all
-// gone (Kubernetes' background cascading deletion) and force-deletes Pods
-// bound to a Node that no longer exists (Kubernetes' pod GC), since no node
-// agent will ever finish them.
+// Package gc is the garbage collector: it deletes objects whose owners are
+// all gone (Kubernetes' background cascading deletion: a Deployment's
+// ReplicaSets, a ReplicaSet's Pods) and force-deletes Pods bound to a Node
+// that no longer exists (Kubernetes' pod GC), since no node agent will ever
+// finish them. One Reconciler collects one dependent kind.
 package gc
 
 import (
@@ -13,37 +14,43 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-// ownerKinds are the kinds that can own Pods.
-var ownerKinds = []string{api.KindDeployment}
-
-// Reconciler collects Pods.
+// Reconciler collects the objects of one kind.
 type Reconciler struct {
 	Store *store.Store
+	// Kind is the dependent kind collected; the store must index it by
+	// owner.
+	Kind string
+	// OwnerKinds are the kinds whose deletion can orphan a Kind.
+	OwnerKinds []string
 }
 
 var _ controller.BatchReconciler = (*Reconciler)(nil)
 
-// Register wires the changes that can orphan a Pod to c.
+// Register wires the changes that can orphan an object to c.
 func (r *Reconciler) Register(c *controller.Controller) {
-	c.Watch(r.Store, api.KindPod, func(ch store.Change) []controller.Request {
+	c.Watch(r.Store, r.Kind, func(ch store.Change) []controller.Request {
 		if ch.Type == store.Added && len(ch.Object.GetObjectMeta().OwnerReferences) > 0 {
 			return controller.Same(ch)
 		}
 		return nil
 	})
-	for _, kind := range ownerKinds {
+	for _, kind := range r.OwnerKinds {
 		c.Watch(r.Store, kind, func(ch store.Change) []controller.Request {
 			if ch.Type != store.Deleted {
 				return nil
 			}
 			var reqs []controller.Request
 			r.Store.View(func(tx store.ReadTx) {
-				for _, dep := range tx.ListByOwner(api.KindPod, ch.Object.GetObjectMeta().UID) {
+				tx.EachByOwner(r.Kind, ch.Object.GetObjectMeta().UID, func(dep api.Object) bool {
 					reqs = append(reqs, controller.RequestFor(dep))
-				}
+					return true
+				})
 			})
 			return reqs
 		})
+	}
+	if r.Kind != api.KindPod {
+		return
 	}
 	c.Watch(r.Store, api.KindNode, func(ch store.Change) []controller.Request {
 		if ch.Type != store.Deleted {
@@ -59,18 +66,18 @@ func (r *Reconciler) Register(c *controller.Controller) {
 	})
 }
 
-// Reconcile collects one Pod.
+// Reconcile collects one object.
 func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (controller.Result, error) {
 	out := r.ReconcileBatch(ctx, []controller.Request{req})
 	return out[0].Result, out[0].Err
 }
 
-// ReconcileBatch collects Pods in one transaction.
+// ReconcileBatch collects objects in one transaction.
 func (r *Reconciler) ReconcileBatch(ctx context.Context, reqs []controller.Request) []controller.Outcome {
 	outcomes := make([]controller.Outcome, len(reqs))
 	err := r.Store.Update(func(tx store.Tx) error {
 		for _, req := range reqs {
-			if err := collect(tx, req); err != nil && !store.IsNotFound(err) {
+			if err := r.collect(tx, req); err != nil && !store.IsNotFound(err) {
 				return err
 			}
 		}
@@ -84,21 +91,22 @@ func (r *Reconciler) ReconcileBatch(ctx context.Context, reqs []controller.Reque
 	return outcomes
 }
 
-func collect(tx store.Tx, req controller.Request) error {
-	pod, err := store.Get[*api.Pod](tx, req.Namespace, req.Name)
+func (r *Reconciler) collect(tx store.Tx, req controller.Request) error {
+	obj, err := tx.Get(r.Kind, req.Namespace, req.Name)
 	if err != nil {
 		return err
 	}
-	if pod.Spec.NodeName != "" {
+	meta := obj.GetObjectMeta()
+	if pod, ok := obj.(*api.Pod); ok && pod.Spec.NodeName != "" {
 		if _, err := tx.Get(api.KindNode, "", pod.Spec.NodeName); store.IsNotFound(err) {
 			return tx.Delete(api.KindPod, pod.Namespace, pod.Name, store.Preconditions{UID: pod.UID})
 		}
 	}
-	if len(pod.OwnerReferences) == 0 || deletion.IsTerminating(pod) || anyOwnerExists(tx, pod.OwnerReferences) {
+	if len(meta.OwnerReferences) == 0 || deletion.IsTerminating(obj) || anyOwnerExists(tx, meta.OwnerReferences) {
 		return nil
 	}
-	return deletion.Delete(tx, api.KindPod, pod.Namespace, pod.Name, deletion.Options{
-		Preconditions: store.Preconditions{UID: pod.UID},
+	return deletion.Delete(tx, r.Kind, meta.Namespace, meta.Name, deletion.Options{
+		Preconditions: store.Preconditions{UID: meta.UID},
 	})
 }
 

@@ -1,0 +1,213 @@
+package api
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The EndpointSlice is not in allKinds (fill_test.go is not this file's),
+// so the every-kind tests are repeated for it here.
+
+func TestEndpointSliceDeepCopyCoversEveryField(t *testing.T) {
+	orig := filled(t, &EndpointSlice{})
+	want := filled(t, &EndpointSlice{})
+	cp := orig.DeepCopyObject()
+	if !reflect.DeepEqual(cp, orig) {
+		t.Fatalf("copy differs from the original:\n copy %#v\n orig %#v", cp, orig)
+	}
+	mutate(reflect.ValueOf(cp).Elem())
+	if reflect.DeepEqual(cp, want) {
+		t.Fatal("mutate changed nothing")
+	}
+	if !reflect.DeepEqual(orig, want) {
+		t.Fatalf("changing the copy changed the original; endpoints_deepcopy.go misses a field:\n got %#v\nwant %#v", orig, want)
+	}
+	if (*EndpointSlice)(nil).DeepCopy() != nil {
+		t.Error("DeepCopy of nil is not nil")
+	}
+}
+
+func TestEndpointSliceRoundTrip(t *testing.T) {
+	obj := filled(t, &EndpointSlice{})
+	*typeMetaOf(obj) = TypeMeta{APIVersion: DiscoveryV1, Kind: KindEndpointSlice}
+	data, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromJSON, err := DecodeManifest(data)
+	if err != nil {
+		t.Fatalf("DecodeManifest(JSON): %v", err)
+	}
+	if !reflect.DeepEqual(fromJSON, obj) {
+		t.Errorf("JSON manifest round trip:\n got %#v\nwant %#v", fromJSON, obj)
+	}
+	manifest, err := EncodeManifest(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromYAML, err := DecodeManifest(manifest)
+	if err != nil {
+		t.Fatalf("DecodeManifest(YAML): %v\n%s", err, manifest)
+	}
+	if !reflect.DeepEqual(fromYAML, obj) {
+		t.Errorf("YAML manifest round trip:\n got %#v\nwant %#v", fromYAML, obj)
+	}
+}
+
+// TestDecodeKubectlEndpointSlice decodes what "kubectl get endpointslice
+// -o yaml" prints, unchanged.
+func TestDecodeKubectlEndpointSlice(t *testing.T) {
+	const manifest = `
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abc12
+  namespace: default
+  labels:
+    kubernetes.io/service-name: web
+    endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io
+  ownerReferences:
+  - apiVersion: v1
+    kind: Service
+    name: web
+    uid: "1234"
+    controller: true
+    blockOwnerDeletion: true
+addressType: IPv4
+endpoints:
+- addresses: ["10.1.2.3"]
+  conditions: {ready: true, serving: true, terminating: false}
+  nodeName: node-1
+  targetRef: {kind: Pod, namespace: default, name: web-1, uid: "5678"}
+ports:
+- name: http
+  port: 8080
+  protocol: TCP
+`
+	obj, err := DecodeManifest([]byte(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := obj.(*EndpointSlice)
+	if s.Labels[LabelServiceName] != "web" || len(s.Endpoints) != 1 || !s.Endpoints[0].Conditions.IsReady() ||
+		s.Ports[0].PortName() != "http" || s.Ports[0].PortNumber() != 8080 || s.Ports[0].PortProtocol() != ProtocolTCP {
+		t.Errorf("decoded %+v", s)
+	}
+	var errs FieldErrors
+	validateEndpointSlice(s, &errs)
+	if len(errs) != 0 {
+		t.Errorf("kubectl's slice is invalid: %v", errs)
+	}
+}
+
+func TestEndpointConditionsDefaults(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		c                             EndpointConditions
+		ready, serving, terminating bool
+	}{
+		{EndpointConditions{}, true, true, false},
+		{EndpointConditions{Ready: &no}, false, false, false},
+		{EndpointConditions{Ready: &no, Serving: &yes, Terminating: &yes}, false, true, true},
+	} {
+		if tc.c.IsReady() != tc.ready || tc.c.IsServing() != tc.serving || tc.c.IsTerminating() != tc.terminating {
+			t.Errorf("%+v: ready %v serving %v terminating %v", tc.c, tc.c.IsReady(), tc.c.IsServing(), tc.c.IsTerminating())
+		}
+	}
+	var p EndpointPort
+	if p.PortName() != "" || p.PortProtocol() != ProtocolTCP || p.PortNumber() != 0 {
+		t.Errorf("unset port reads %q %q %d", p.PortName(), p.PortProtocol(), p.PortNumber())
+	}
+}
+
+func TestSetEndpointSliceDefaults(t *testing.T) {
+	s := &EndpointSlice{Ports: []EndpointPort{{}}}
+	SetEndpointSliceDefaults(s)
+	if s.APIVersion != DiscoveryV1 || s.Kind != KindEndpointSlice || s.Ports[0].Protocol == nil || *s.Ports[0].Protocol != ProtocolTCP {
+		t.Errorf("defaulted %+v", s)
+	}
+}
+
+func validEndpointSlice() *EndpointSlice {
+	name, port, node := "http", int32(8080), "node-1"
+	return &EndpointSlice{
+		ObjectMeta:  ObjectMeta{Name: "web-x1", Namespace: "default", Labels: map[string]string{LabelServiceName: "web"}},
+		AddressType: AddressTypeIPv4,
+		Endpoints:   []Endpoint{{Addresses: []string{"127.88.0.2"}, NodeName: &node}},
+		Ports:       []EndpointPort{{Name: &name, Port: &port}},
+	}
+}
+
+func TestValidateEndpointSlice(t *testing.T) {
+	bad := "Bad_Name"
+	udp, sctp := ProtocolUDP, Protocol("SCTP")
+	zero := int32(0)
+	for _, tc := range []struct {
+		name   string
+		mutate func(*EndpointSlice)
+		paths  []string
+		detail string
+	}{
+		{name: "valid", mutate: func(*EndpointSlice) {}},
+		{name: "udp", mutate: func(s *EndpointSlice) { s.Ports[0].Protocol = &udp }},
+		{name: "ipv6", mutate: func(s *EndpointSlice) { s.AddressType = AddressTypeIPv6; s.Endpoints[0].Addresses = []string{"::1"} }},
+		{name: "no address type", mutate: func(s *EndpointSlice) { s.AddressType = "" }, paths: []string{"addressType"}, detail: "required"},
+		{name: "FQDN", mutate: func(s *EndpointSlice) { s.AddressType = "FQDN" }, paths: []string{"addressType"}, detail: "Baton supports IPv4 and IPv6"},
+		{name: "no addresses", mutate: func(s *EndpointSlice) { s.Endpoints[0].Addresses = nil }, paths: []string{"endpoints[0].addresses"}},
+		{name: "not an IP", mutate: func(s *EndpointSlice) { s.Endpoints[0].Addresses = []string{"web"} }, paths: []string{"endpoints[0].addresses[0]"}},
+		{name: "wrong family", mutate: func(s *EndpointSlice) { s.Endpoints[0].Addresses = []string{"::1"} }, paths: []string{"endpoints[0].addresses[0]"}, detail: "IPv4"},
+		{name: "bad hostname", mutate: func(s *EndpointSlice) { s.Endpoints[0].Hostname = &bad }, paths: []string{"endpoints[0].hostname"}},
+		{name: "bad node name", mutate: func(s *EndpointSlice) { s.Endpoints[0].NodeName = &bad }, paths: []string{"endpoints[0].nodeName"}},
+		{name: "bad port name", mutate: func(s *EndpointSlice) { s.Ports[0].Name = &bad }, paths: []string{"ports[0].name"}},
+		{name: "duplicate port name", mutate: func(s *EndpointSlice) { s.Ports = append(s.Ports, s.Ports[0]) }, paths: []string{"ports[1].name"}, detail: "duplicate"},
+		{name: "SCTP", mutate: func(s *EndpointSlice) { s.Ports[0].Protocol = &sctp }, paths: []string{"ports[0].protocol"}},
+		{name: "port zero", mutate: func(s *EndpointSlice) { s.Ports[0].Port = &zero }, paths: []string{"ports[0].port"}},
+		{name: "bad name", mutate: func(s *EndpointSlice) { s.Name = "Web" }, paths: []string{"metadata.name"}},
+		{name: "wrong apiVersion", mutate: func(s *EndpointSlice) { s.APIVersion = "v1" }, paths: []string{"apiVersion"}, detail: "discovery.k8s.io/v1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := validEndpointSlice()
+			tc.mutate(s)
+			var errs FieldErrors
+			validateEndpointSlice(s, &errs)
+			if len(tc.paths) == 0 {
+				if len(errs) > 0 {
+					t.Fatalf("want valid, got %v", errs)
+				}
+				return
+			}
+			for i, path := range tc.paths {
+				found := false
+				for _, fe := range errs {
+					if fe.Path == path {
+						found = true
+						if i == 0 && tc.detail != "" && !strings.Contains(fe.Detail, tc.detail) {
+							t.Errorf("detail at %s = %q, want it to contain %q", path, fe.Detail, tc.detail)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no error at %s; got %v", path, errs)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateServiceClusterIP(t *testing.T) {
+	runValidationCases(t, []validationCase{
+		{name: "loopback cluster IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "127.64.0.10" })},
+		{name: "private cluster IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "10.0.0.1" }), paths: []string{"spec.clusterIP"}, detail: "127.0.0.0/8"},
+		{name: "IPv6 cluster IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "::1" }), paths: []string{"spec.clusterIP"}},
+		{name: "not an IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "web" }), paths: []string{"spec.clusterIP"}},
+		{name: "loopback broadcast", obj: service(func(s *Service) { s.Spec.ClusterIP = "127.255.255.255" }), paths: []string{"spec.clusterIP"}},
+	})
+}
+
+func TestAPIVersionOfEndpointSlice(t *testing.T) {
+	if v := APIVersionOf(KindEndpointSlice); v != DiscoveryV1 {
+		t.Errorf("APIVersionOf(EndpointSlice) = %q", v)
+	}
+}

@@ -1,0 +1,63 @@
+package api
+
+// ReplicaSet keeps a number of Pods of one template running. Deployments
+// make one per revision of their template and scale them to roll out a
+// change; users rarely create them directly.
+type ReplicaSet struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata,omitempty"`
+	Spec       ReplicaSetSpec   `json:"spec,omitempty"`
+	Status     ReplicaSetStatus `json:"status,omitempty"`
+}
+
+// ObjectKind returns "ReplicaSet".
+func (*ReplicaSet) ObjectKind() string { return KindReplicaSet }
+
+// ReplicaSetSpec is the desired state of a ReplicaSet.
+type ReplicaSetSpec struct {
+	// Replicas is the number of Pods wanted; the default is 1.
+	Replicas *int32 `json:"replicas,omitempty"`
+	// MinReadySeconds is how long a Pod must be ready to count as
+	// available.
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+	// Selector finds the ReplicaSet's Pods; it must match the template.
+	Selector *LabelSelector `json:"selector"`
+	// Template is the Pod to run.
+	Template PodTemplateSpec `json:"template,omitempty"`
+}
+
+// ReplicaSetStatus is the observed state of a ReplicaSet.
+type ReplicaSetStatus struct {
+	// Replicas counts the ReplicaSet's Pods that are not terminating.
+	Replicas int32 `json:"replicas"`
+	// ReadyReplicas counts those that are ready.
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// AvailableReplicas counts those ready for at least minReadySeconds.
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+	// ObservedGeneration is the generation the status describes.
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// Annotations the deployment controller keeps on ReplicaSets, with
+// Kubernetes' names, and Baton's own extensions.
+const (
+	// AnnotationRevision is the revision number of a Deployment's
+	// ReplicaSet (and, on the Deployment, of its current one).
+	AnnotationRevision = "deployment.kubernetes.io/revision"
+	// AnnotationRevisionHistory lists the earlier revisions a ReplicaSet
+	// held, when a rollback brought its template back.
+	AnnotationRevisionHistory = "deployment.kubernetes.io/revision-history"
+	// AnnotationDesiredReplicas is the Deployment's replicas when the
+	// ReplicaSet was last scaled, for proportional scaling.
+	AnnotationDesiredReplicas = "deployment.kubernetes.io/desired-replicas"
+	// AnnotationMaxReplicas is desired plus maxSurge at that time.
+	AnnotationMaxReplicas = "deployment.kubernetes.io/max-replicas"
+	// AnnotationChangeCause records why a revision was made, as
+	// "kubectl rollout history" shows it.
+	AnnotationChangeCause = "kubernetes.io/change-cause"
+	// AnnotationAutoRollback, set to "true" on a Deployment, is a Baton
+	// extension: when a rollout exceeds its progress deadline, Baton rolls
+	// the Deployment back to the previous revision by itself and records a
+	// Warning event saying why. Kubernetes only reports the failure.
+	AnnotationAutoRollback = "baton.dev/auto-rollback"
+)

@@ -1,0 +1,372 @@
+package baton_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/clock"
+	"github.com/batonhq/baton/runtime/fake"
+)
+
+// setImage changes a Deployment's image the way a careful client does:
+// read, change, write, and on a conflict (the controllers write the same
+// object) read again.
+func setImage(t *testing.T, o *baton.Orchestrator, name, image string) {
+	t.Helper()
+	ctx := ctxFor(t)
+	for {
+		d, err := o.Deployments("default").Get(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Spec.Template.Spec.Containers[0].Image = image
+		_, err = o.Deployments("default").Update(ctx, d)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, baton.ErrConflict) {
+			t.Fatal(err)
+		}
+	}
+}
+
+func rollout(t *testing.T, o *baton.Orchestrator, name string) {
+	t.Helper()
+	if err := o.Deployments("default").RolloutStatus(ctxFor(t), name, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// images counts the images of an app's Pods that are not terminating.
+func images(t *testing.T, o *baton.Orchestrator, app string) map[string]int {
+	t.Helper()
+	pods, err := o.Pods("default").List(ctxFor(t), baton.MatchLabels(map[string]string{"app": app}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, p := range pods {
+		if p.DeletionTimestamp == nil {
+			out[p.Spec.Containers[0].Image]++
+		}
+	}
+	return out
+}
+
+func TestRollbackRestoresThePreviousTemplate(t *testing.T) {
+	o, _ := newRunning(t)
+	ctx := ctxFor(t)
+	if _, err := o.Deployments("default").Create(ctx, deploymentOf("web", 3, "web:v1")); err != nil {
+		t.Fatal(err)
+	}
+	rollout(t, o, "web")
+	setImage(t, o, "web", "web:v2")
+	rollout(t, o, "web")
+	if got := images(t, o, "web"); got["web:v2"] != 3 || len(got) != 1 {
+		t.Fatalf("after the update: %v", got)
+	}
+	d, err := o.Deployments("default").Rollback(ctx, "web", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != "web:v1" {
+		t.Fatalf("rollback set image %s, want web:v1", img)
+	}
+	rollout(t, o, "web")
+	if got := images(t, o, "web"); got["web:v1"] != 3 || len(got) != 1 {
+		t.Fatalf("after the rollback: %v", got)
+	}
+	// As in Kubernetes, the restored template takes the next revision and
+	// its old number leaves the history.
+	history, err := o.Deployments("default").History(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range history {
+		got = append(got, fmt.Sprintf("%d:%s", h.Number, h.Template.Spec.Containers[0].Image))
+	}
+	if strings.Join(got, " ") != "2:web:v2 3:web:v1" {
+		t.Errorf("history = %v, want [2:web:v2 3:web:v1]", got)
+	}
+	d, _ = o.Deployments("default").Get(ctx, "web")
+	if d.Annotations[baton.AnnotationRevision] != "3" {
+		t.Errorf("deployment revision annotation %q, want 3", d.Annotations[baton.AnnotationRevision])
+	}
+	// Rolling back to a named revision works too, and a missing one fails.
+	if _, err := o.Deployments("default").Rollback(ctx, "web", 2); err != nil {
+		t.Fatal(err)
+	}
+	rollout(t, o, "web")
+	if got := images(t, o, "web"); got["web:v2"] != 3 {
+		t.Errorf("after rolling back to revision 2: %v", got)
+	}
+	if _, err := o.Deployments("default").Rollback(ctx, "web", 42); !errors.Is(err, baton.ErrNotFound) {
+		t.Errorf("rollback to revision 42: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestRevisionHistoryLimitPrunesOldReplicaSets(t *testing.T) {
+	o, _ := newRunning(t)
+	ctx := ctxFor(t)
+	d := deploymentOf("web", 2, "web:v0")
+	limit := int32(2)
+	d.Spec.RevisionHistoryLimit = &limit
+	if _, err := o.Deployments("default").Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	rollout(t, o, "web")
+	for i := 1; i <= 5; i++ {
+		setImage(t, o, "web", fmt.Sprintf("web:v%d", i))
+		rollout(t, o, "web")
+	}
+	// The pruning happens once the old Pods are gone; wait for it,
+	// looking again whenever a ReplicaSet changes.
+	changes, err := o.ReplicaSets("default").Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var numbers []int64
+	for {
+		history, _ := o.Deployments("default").History(ctx, "web")
+		numbers = numbers[:0]
+		for _, h := range history {
+			numbers = append(numbers, h.Number)
+		}
+		if len(history) == 3 {
+			break
+		}
+		select {
+		case <-changes:
+		case <-ctx.Done():
+			t.Fatalf("history not pruned: revisions %v", numbers)
+		}
+	}
+	if fmt.Sprint(numbers) != "[4 5 6]" {
+		t.Errorf("revisions kept %v, want [4 5 6]", numbers)
+	}
+}
+
+func TestTemplateChangesMidRolloutConvergeOnTheLast(t *testing.T) {
+	rt := fake.New()
+	// Starts of every version but the last are slow, so each change lands
+	// mid-rollout.
+	for _, v := range []string{"web:v2", "web:v3"} {
+		rt.SetBehavior(fake.ByImage(v), fake.Behavior{StartDelay: 50 * time.Millisecond})
+	}
+	o, err := baton.New(baton.WithRuntime(rt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, o)
+	ctx := ctxFor(t)
+	if _, err := o.Deployments("default").Create(ctx, deploymentOf("web", 6, "web:v1")); err != nil {
+		t.Fatal(err)
+	}
+	rollout(t, o, "web")
+	for _, v := range []string{"web:v2", "web:v3", "web:v4"} {
+		setImage(t, o, "web", v)
+	}
+	rollout(t, o, "web")
+	if got := images(t, o, "web"); got["web:v4"] != 6 || len(got) != 1 {
+		t.Errorf("after three changes: %v", got)
+	}
+	rss, _ := o.ReplicaSets("default").List(ctx)
+	for _, rs := range rss {
+		if img := rs.Spec.Template.Spec.Containers[0].Image; img != "web:v4" && *rs.Spec.Replicas != 0 {
+			t.Errorf("replica set %s (%s) still wants %d pods", rs.Name, img, *rs.Spec.Replicas)
+		}
+	}
+}
+
+func TestPauseHoldsTheRolloutAndScalingStillWorks(t *testing.T) {
+	o, _ := newRunning(t)
+	ctx := ctxFor(t)
+	if _, err := o.Deployments("default").Create(ctx, deploymentOf("web", 2, "web:v1")); err != nil {
+		t.Fatal(err)
+	}
+	rollout(t, o, "web")
+	if _, err := o.Deployments("default").Pause(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	setImage(t, o, "web", "web:v2")
+	if _, err := o.Deployments("default").Scale(ctx, "web", 4); err != nil {
+		t.Fatal(err)
+	}
+	waitPods(t, o, "default", "4 ready v1 pods", readyPods(4))
+	d := waitDeployment(t, o, "default", "web", "paused condition", func(d *baton.Deployment) bool {
+		c := d.Status.Condition("Progressing")
+		return c != nil && c.Reason == "DeploymentPaused"
+	})
+	if got := images(t, o, "web"); got["web:v1"] != 4 {
+		t.Errorf("while paused: %v (status %+v)", got, d.Status)
+	}
+	if _, err := o.Deployments("default").Resume(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	rollout(t, o, "web")
+	if got := images(t, o, "web"); got["web:v2"] != 4 || len(got) != 1 {
+		t.Errorf("after resuming: %v", got)
+	}
+}
+
+// Scaling mid-rollout shares the change between the old and the new
+// ReplicaSet in proportion to their sizes, as Kubernetes does.
+func TestScalingMidRolloutIsProportional(t *testing.T) {
+	rt := fake.New()
+	// New Pods never become ready, so the rollout stalls half way.
+	rt.SetBehavior(fake.ByImage("web:v2"), fake.Behavior{Exit: &fake.Exit{After: 0, Code: 1}})
+	o, err := baton.New(baton.WithRuntime(rt), baton.WithCrashLoopBackoff(time.Hour, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, o)
+	ctx := ctxFor(t)
+	d := deploymentOf("web", 10, "web:v1")
+	d.Spec.Strategy.RollingUpdate = &baton.RollingUpdateDeployment{MaxSurge: ptr(baton.FromInt(3)), MaxUnavailable: ptr(baton.FromInt(2))}
+	if _, err := o.Deployments("default").Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	rollout(t, o, "web")
+	setImage(t, o, "web", "web:v2")
+	// Stalled: the new ReplicaSet holds 5 (3 surge + 2 unavailable), the
+	// old one 8.
+	sizes := func() map[string]int32 {
+		rss, _ := o.ReplicaSets("default").List(ctx)
+		out := map[string]int32{}
+		for _, rs := range rss {
+			out[rs.Spec.Template.Spec.Containers[0].Image] = *rs.Spec.Replicas
+		}
+		return out
+	}
+	waitDeployment(t, o, "default", "web", "stalled at 8+5", func(*baton.Deployment) bool {
+		s := sizes()
+		return s["web:v1"] == 8 && s["web:v2"] == 5
+	})
+	if _, err := o.Deployments("default").Scale(ctx, "web", 20); err != nil {
+		t.Fatal(err)
+	}
+	// allowed = 20+3 = 23, so 10 to add. Biggest first: the old one,
+	// sized for 10, goes to round(8*20/10) = 16 (+8); the new one would
+	// go to 10 but only 2 are left: 7. These are Kubernetes' numbers.
+	waitDeployment(t, o, "default", "web", "scaled proportionally to 16+7", func(*baton.Deployment) bool {
+		s := sizes()
+		return s["web:v1"] == 16 && s["web:v2"] == 7
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A rollout whose new Pods crash-loop exceeds its progress deadline; with
+// the auto-rollback annotation Baton rolls back by itself.
+func TestProgressDeadlineAndAutomaticRollback(t *testing.T) {
+	for _, auto := range []bool{false, true} {
+		t.Run(fmt.Sprint("auto=", auto), func(t *testing.T) {
+			fc := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			rt := fake.New(fake.WithClock(fc))
+			rt.SetBehavior(fake.ByImage("web:bad"), fake.Behavior{Exit: &fake.Exit{After: 0, Code: 1}})
+			o, err := baton.New(baton.WithRuntime(rt), baton.WithClock(fc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			start(t, o)
+			ctx := ctxFor(t)
+			d := deploymentOf("web", 3, "web:good")
+			deadline := int32(60)
+			d.Spec.ProgressDeadlineSeconds = &deadline
+			if auto {
+				d.Annotations = map[string]string{baton.AnnotationAutoRollback: "true"}
+			}
+			if _, err := o.Deployments("default").Create(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			rollout(t, o, "web")
+			setImage(t, o, "web", "web:bad")
+			failed := make(chan error, 1)
+			go func() { failed <- o.Deployments("default").RolloutStatus(ctx, "web", nil) }()
+			waitDeployment(t, o, "default", "web", "rollout progressing", func(d *baton.Deployment) bool {
+				c := d.Status.Condition("Progressing")
+				return d.Status.UpdatedReplicas > 0 && c != nil && c.Reason == "ReplicaSetUpdated"
+			})
+			// Let the crash loop and the deadline play out on the clock.
+			for i := 0; i < 12; i++ {
+				fc.Advance(10 * time.Second)
+			}
+			if err := <-failed; !errors.Is(err, baton.ErrRolloutFailed) {
+				t.Fatalf("RolloutStatus: got %v, want ErrRolloutFailed", err)
+			}
+			if !auto {
+				got := waitDeployment(t, o, "default", "web", "deadline exceeded", func(d *baton.Deployment) bool {
+					c := d.Status.Condition("Progressing")
+					return c != nil && c.Status == baton.ConditionFalse && c.Reason == "ProgressDeadlineExceeded"
+				})
+				if img := got.Spec.Template.Spec.Containers[0].Image; img != "web:bad" {
+					t.Errorf("without the annotation the template changed to %s", img)
+				}
+				return
+			}
+			waitDeployment(t, o, "default", "web", "rolled back", func(d *baton.Deployment) bool {
+				return d.Spec.Template.Spec.Containers[0].Image == "web:good"
+			})
+			rollout(t, o, "web")
+			if got := images(t, o, "web"); got["web:good"] != 3 || len(got) != 1 {
+				t.Errorf("after the automatic rollback: %v", got)
+			}
+			events, _ := o.Events("default").List(ctx)
+			found := false
+			for _, e := range events {
+				if e.Reason == "RolledBack" && e.Type == baton.EventTypeWarning && strings.Contains(e.Message, "progress deadline") {
+					found = true
+				}
+			}
+			if !found {
+				t.Error("no RolledBack warning event saying why")
+			}
+		})
+	}
+}
+
+func TestRolloutStatusReportsProgress(t *testing.T) {
+	o, _ := newRunning(t)
+	ctx := ctxFor(t)
+	if _, err := o.Deployments("default").Create(ctx, deploymentOf("web", 3, "web:v1")); err != nil {
+		t.Fatal(err)
+	}
+	var messages []string
+	err := o.Deployments("default").RolloutStatus(ctx, "web", func(p baton.RolloutProgress) {
+		messages = append(messages, p.Message)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(messages) < 2 || messages[len(messages)-1] != `deployment "web" successfully rolled out` {
+		t.Errorf("progress messages %q", messages)
+	}
+}
+
+func TestBadStrategyIsRefused(t *testing.T) {
+	o, err := baton.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxFor(t)
+	d := deploymentOf("web", 3, "nginx")
+	d.Spec.Strategy.RollingUpdate = &baton.RollingUpdateDeployment{
+		MaxSurge:       ptr(baton.FromString("150%")),
+		MaxUnavailable: ptr(baton.FromString("120%")),
+	}
+	d.Spec.Strategy.Type = "BlueGreen"
+	_, err = o.Deployments("default").Create(ctx, d)
+	expectInvalid(t, err, "spec.strategy.type", "spec.strategy.rollingUpdate.maxUnavailable")
+	d = deploymentOf("web", 3, "nginx")
+	d.Spec.Strategy.RollingUpdate = &baton.RollingUpdateDeployment{MaxSurge: ptr(baton.FromInt(0)), MaxUnavailable: ptr(baton.FromInt(0))}
+	_, err = o.Deployments("default").Create(ctx, d)
+	expectInvalid(t, err, "spec.strategy.rollingUpdate.maxUnavailable")
+	if _, err := o.Deployments("default").Rollback(ctx, "missing", 0); !errors.Is(err, baton.ErrNotFound) {
+		t.Errorf("rollback of a missing deployment: %v", err)
+	}
+}
