@@ -35,3 +35,19 @@ func BenchmarkDeploymentScale(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRollingUpdate changes the image of a ready Deployment of 1,000
+// replicas (maxSurge and maxUnavailable 25%) on 100 fake nodes and waits
+// until the rollout is complete.
+func BenchmarkRollingUpdate(b *testing.B) {
+	var last benchmark.Result
+	for range b.N {
+		r, err := benchmark.RunRollingUpdate(context.Background(), benchmark.Config{Pods: 1000, Nodes: 100})
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = r
+	}
+	b.ReportMetric(last.Elapsed.Seconds(), "s/rollout")
+	b.ReportMetric(float64(last.PerPod().Nanoseconds()), "ns/pod")
+}

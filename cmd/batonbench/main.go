@@ -2,7 +2,7 @@
 // on fake nodes, and how much memory each Pod costs. It prints one line
 // per size, for BENCHMARKS.md.
 //
-//	go run ./cmd/batonbench -pods 1000,10000,100000 -nodes 100
+//	go run ./cmd/batonbench -pods 1000,10000,100000 -nodes 100 -rolling 1000
 package main
 
 import (
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	goruntime "runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +23,22 @@ func main() {
 	pods := flag.String("pods", "1000,10000,100000", "comma-separated Deployment sizes")
 	nodes := flag.Int("nodes", 100, "fake nodes")
 	runs := flag.Int("runs", 1, "runs per size; the best is reported")
+	rolling := flag.String("rolling", "1000", "comma-separated Deployment sizes to measure a rolling update of (maxSurge and maxUnavailable 25%); empty for none")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole program to this file")
 	heapProfile := flag.String("heapprofile", "", "write a heap profile of the last run, taken with every Pod ready, to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "batonbench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "batonbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Printf("go %s, %s/%s, GOMAXPROCS %d\n", goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.GOMAXPROCS(0))
 	fmt.Println("baseline: the same sandboxes and containers started straight on the fake runtimes, without Baton")
 	fmt.Printf("%-9s %8s %6s %10s %10s %10s %12s %12s %12s\n", "", "pods", "nodes", "wall", "pods/s", "µs/pod", "heap B/pod", "allocs/pod", "alloc B/pod")
@@ -61,6 +76,29 @@ func main() {
 			os.Exit(1)
 		}
 		report("baseline", base)
+	}
+	if *rolling == "" {
+		return
+	}
+	fmt.Println("\nrolling update: from the template change until every Pod is new and available")
+	for _, field := range strings.Split(*rolling, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "batonbench: bad size %q\n", field)
+			os.Exit(2)
+		}
+		var best benchmark.Result
+		for range *runs {
+			r, err := benchmark.RunRollingUpdate(context.Background(), benchmark.Config{Pods: n, Nodes: *nodes})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "batonbench:", err)
+				os.Exit(1)
+			}
+			if best.Pods == 0 || r.Elapsed < best.Elapsed {
+				best = r
+			}
+		}
+		report("rolling", best)
 	}
 }
 

@@ -58,55 +58,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 
-	perNode := int64(cfg.Pods/cfg.Nodes + 1)
-	var opts []baton.Option
-	for i := range cfg.Nodes {
-		opts = append(opts, baton.WithNode(baton.NodeConfig{
-			Name:    fmt.Sprintf("node-%03d", i),
-			Runtime: fake.New(),
-			Capacity: baton.ResourceList{
-				baton.ResourceCPU:    baton.MustParseQuantity("64"),
-				baton.ResourceMemory: baton.MustParseQuantity("256Gi"),
-				baton.ResourcePods:   baton.MustParseQuantity(fmt.Sprint(perNode * 2)),
-			},
-		}))
-	}
-	o, err := baton.New(opts...)
+	o, stop, err := start(ctx, cfg)
 	if err != nil {
 		return Result{}, err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- o.Run(runCtx) }()
-	defer func() {
-		stop()
-		<-done
-	}()
-	if err := waitNodesReady(ctx, o, cfg.Nodes); err != nil {
-		return Result{}, err
-	}
+	defer stop()
 
 	m := startMeter()
-	replicas := int32(cfg.Pods)
-	labels := map[string]string{"app": "bench"}
-	deployment := &baton.Deployment{
-		ObjectMeta: baton.ObjectMeta{Name: "bench"},
-		Spec: baton.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &baton.LabelSelector{MatchLabels: labels},
-			Template: baton.PodTemplateSpec{
-				ObjectMeta: baton.ObjectMeta{Labels: labels},
-				Spec: baton.PodSpec{Containers: []baton.Container{{
-					Name:  "app",
-					Image: "registry.invalid/bench:1",
-					Resources: baton.ResourceRequirements{Requests: baton.ResourceList{
-						baton.ResourceCPU:    baton.MustParseQuantity("10m"),
-						baton.ResourceMemory: baton.MustParseQuantity("16Mi"),
-					}},
-				}}},
-			},
-		},
-	}
+	deployment := benchDeployment(cfg.Pods, "registry.invalid/bench:1")
+	replicas := *deployment.Spec.Replicas
 	watch, err := o.Deployments("default").Watch(ctx)
 	if err != nil {
 		return Result{}, err
@@ -171,6 +131,65 @@ func (m *meter) stop(cfg Config) Result {
 	}
 }
 
+// start makes and runs an Orchestrator with cfg.Nodes fake nodes, each
+// with room for every Pod, and waits until all are Ready. stop ends it.
+func start(ctx context.Context, cfg Config) (o *baton.Orchestrator, stop func(), err error) {
+	perNode := int64(cfg.Pods/cfg.Nodes + 1)
+	var opts []baton.Option
+	for i := range cfg.Nodes {
+		opts = append(opts, baton.WithNode(baton.NodeConfig{
+			Name:    fmt.Sprintf("node-%03d", i),
+			Runtime: fake.New(),
+			Capacity: baton.ResourceList{
+				baton.ResourceCPU:    baton.MustParseQuantity("64"),
+				baton.ResourceMemory: baton.MustParseQuantity("256Gi"),
+				baton.ResourcePods:   baton.MustParseQuantity(fmt.Sprint(perNode * 3)),
+			},
+		}))
+	}
+	o, err = baton.New(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- o.Run(runCtx) }()
+	stop = func() {
+		cancel()
+		<-done
+	}
+	if err := waitNodesReady(ctx, o, cfg.Nodes); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return o, stop, nil
+}
+
+// benchDeployment is the Deployment every scenario runs: one container
+// with CPU and memory requests.
+func benchDeployment(pods int, image string) *baton.Deployment {
+	replicas := int32(pods)
+	labels := map[string]string{"app": "bench"}
+	return &baton.Deployment{
+		ObjectMeta: baton.ObjectMeta{Name: "bench"},
+		Spec: baton.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &baton.LabelSelector{MatchLabels: labels},
+			Template: baton.PodTemplateSpec{
+				ObjectMeta: baton.ObjectMeta{Labels: labels},
+				Spec: baton.PodSpec{Containers: []baton.Container{{
+					Name:  "app",
+					Image: image,
+					Resources: baton.ResourceRequirements{Requests: baton.ResourceList{
+						baton.ResourceCPU:    baton.MustParseQuantity("10m"),
+						baton.ResourceMemory: baton.MustParseQuantity("16Mi"),
+					}},
+				}}},
+			},
+		},
+	}
+}
+
 func waitNodesReady(ctx context.Context, o *baton.Orchestrator, n int) error {
 	watch, err := o.Nodes().Watch(ctx)
 	if err != nil {
@@ -215,5 +234,41 @@ func RunBaseline(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r := m.stop(cfg)
 	goruntime.KeepAlive(runtimes)
+	return r, nil
+}
+
+// RunRollingUpdate measures a rolling update: a Deployment of cfg.Pods
+// replicas (maxSurge 25%, maxUnavailable 25%) is brought up on cfg.Nodes
+// fake nodes, then its image changes, and the clock runs from the change
+// until the rollout is complete (every Pod new and available, no old one
+// left).
+func RunRollingUpdate(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	o, stop, err := start(ctx, cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer stop()
+	d := benchDeployment(cfg.Pods, "registry.invalid/bench:1")
+	if _, err := o.Deployments("default").Create(ctx, d); err != nil {
+		return Result{}, err
+	}
+	if err := o.Deployments("default").RolloutStatus(ctx, d.Name, nil); err != nil {
+		return Result{}, err
+	}
+	m := startMeter()
+	next := benchDeployment(cfg.Pods, "registry.invalid/bench:2")
+	if _, err := o.Deployments("default").Apply(ctx, next); err != nil {
+		return Result{}, err
+	}
+	if err := o.Deployments("default").RolloutStatus(ctx, d.Name, nil); err != nil {
+		return Result{}, err
+	}
+	r := m.stop(cfg)
+	goruntime.KeepAlive(o)
 	return r, nil
 }

@@ -114,6 +114,33 @@ type Controller struct {
 	log        *zap.Logger
 	queue      *workqueue.Queue[Request]
 	watches    []watch
+
+	// pacingMu guards slow, paced and stopped.
+	pacingMu sync.Mutex
+	// slow holds the keys whose last reconcile took slowReconcile or
+	// more: when it ended and how long it took.
+	slow map[Request]slowKey
+	// paced holds the real-time timers of keys held back by pacing.
+	paced   map[Request]*time.Timer
+	stopped bool
+}
+
+// slowReconcile is the reconcile time from which a key is paced.
+const slowReconcile = time.Millisecond
+
+// pace is how long a paced key waits after its reconcile ends, as a
+// multiple of how long the reconcile took: a key is reconciled at most a
+// third of the time, however often its objects change. maxPace caps the
+// wait, so that one long reconcile (creating 100,000 Pods, say) does not
+// hold its key back for long after.
+const (
+	pace    = 2
+	maxPace = 100 * time.Millisecond
+)
+
+type slowKey struct {
+	end  time.Time
+	took time.Duration
 }
 
 type watch struct {
@@ -143,6 +170,55 @@ func New(name string, r Reconciler, opts Options) *Controller {
 		batchSize:  opts.BatchSize,
 		log:        opts.Log.Named(name),
 		queue:      workqueue.New[Request](workqueue.WithClock(opts.Clock)),
+		slow:       map[Request]slowKey{},
+		paced:      map[Request]*time.Timer{},
+	}
+}
+
+// add queues req at once, unless its last reconcile was slow: then it waits
+// until pace times that reconcile's duration has passed since it ended, so
+// that a key whose reconcile is expensive (a ReplicaSet of 100,000 Pods,
+// say) does not take a whole core just because its Pods keep changing.
+// Pacing measures CPU cost, so it runs on real time, not on the clock.
+func (c *Controller) add(req Request) {
+	c.pacingMu.Lock()
+	s, slow := c.slow[req]
+	wait := time.Until(s.end.Add(min(pace*s.took, maxPace)))
+	if !slow || wait <= 0 || c.stopped {
+		c.pacingMu.Unlock()
+		c.queue.Add(req)
+		return
+	}
+	if _, ok := c.paced[req]; !ok {
+		c.paced[req] = time.AfterFunc(wait, func() {
+			c.pacingMu.Lock()
+			delete(c.paced, req)
+			c.pacingMu.Unlock()
+			c.queue.Add(req)
+		})
+	}
+	c.pacingMu.Unlock()
+}
+
+// timed records how long req's reconcile took, for pacing.
+func (c *Controller) timed(req Request, took time.Duration) {
+	c.pacingMu.Lock()
+	defer c.pacingMu.Unlock()
+	if took >= slowReconcile {
+		c.slow[req] = slowKey{end: time.Now(), took: took}
+	} else {
+		delete(c.slow, req)
+	}
+}
+
+// stopPacing cancels the timers of paced keys.
+func (c *Controller) stopPacing() {
+	c.pacingMu.Lock()
+	defer c.pacingMu.Unlock()
+	c.stopped = true
+	for req, t := range c.paced {
+		t.Stop()
+		delete(c.paced, req)
 	}
 }
 
@@ -155,7 +231,7 @@ func (c *Controller) Watch(s *store.Store, kind string, mapFn func(store.Change)
 }
 
 // Enqueue asks for req to be reconciled.
-func (c *Controller) Enqueue(req Request) { c.queue.Add(req) }
+func (c *Controller) Enqueue(req Request) { c.add(req) }
 
 // EnqueueAfter asks for req to be reconciled after d.
 func (c *Controller) EnqueueAfter(req Request, d time.Duration) { c.queue.AddAfter(req, d) }
@@ -168,13 +244,13 @@ func (c *Controller) Run(ctx context.Context) error {
 			func(ch store.Change) bool { return ch.Kind() == w.kind },
 			func(ch store.Change) {
 				for _, req := range w.mapFn(ch) {
-					c.queue.Add(req)
+					c.add(req)
 				}
 			})
 		defer cancel()
 		snap.Each(w.kind, "", func(o api.Object) bool {
 			for _, req := range w.mapFn(store.Change{Type: store.Added, Revision: snap.Revision(), Object: o}) {
-				c.queue.Add(req)
+				c.add(req)
 			}
 			return true
 		})
@@ -188,6 +264,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		}()
 	}
 	<-ctx.Done()
+	c.stopPacing()
 	c.queue.ShutDown()
 	wg.Wait()
 	return nil
@@ -240,7 +317,9 @@ func (c *Controller) reconcileBatch(ctx context.Context, r BatchReconciler, reqs
 }
 
 func (c *Controller) process(ctx context.Context, req Request) {
+	start := time.Now()
 	res, err := c.reconcileOne(ctx, req)
+	c.timed(req, time.Since(start))
 	c.handle(ctx, req, res, err)
 }
 

@@ -146,12 +146,15 @@ func (r *Reconciler) load(req controller.Request) (*state, bool) {
 			return // the garbage collector takes its ReplicaSets
 		}
 		st = &state{d: d, hash: TemplateHash(&d.Spec.Template), counts: map[string]replicaset.Counts{}, now: r.Clock.Now()}
+		withPods := 0
 		tx.EachByOwner(api.KindReplicaSet, d.UID, func(obj api.Object) bool {
 			rs := obj.(*api.ReplicaSet)
 			if !rs.IsControlledBy(d.UID) || rs.DeletionTimestamp != nil {
 				return true
 			}
-			st.counts[rs.UID] = replicaset.CountPods(tx, rs.UID, d.Spec.MinReadySeconds, st.now)
+			if replicasOf(rs.Spec.Replicas) > 0 || rs.Status.Replicas > 0 {
+				withPods++
+			}
 			if rs.Labels[PodTemplateHashLabel] == st.hash && st.newRS == nil {
 				st.newRS = rs
 			} else {
@@ -159,6 +162,18 @@ func (r *Reconciler) load(req controller.Request) (*state, bool) {
 			}
 			return true
 		})
+		// During a rollout, decisions rest on the Pods themselves, counted
+		// now. Otherwise one ReplicaSet holds every Pod and its status,
+		// kept by the ReplicaSet controller, is enough: counting 100,000
+		// Pods again on every change of one would cost a core.
+		rolling := st.newRS == nil || withPods > 1
+		for _, rs := range st.all() {
+			if rolling {
+				st.counts[rs.UID] = replicaset.CountPods(tx, rs.UID, d.Spec.MinReadySeconds, st.now)
+			} else {
+				st.counts[rs.UID] = replicaset.Counts{Active: rs.Status.Replicas, Ready: rs.Status.ReadyReplicas, Available: rs.Status.AvailableReplicas}
+			}
+		}
 	})
 	if st != nil {
 		slices.SortStableFunc(st.oldRSs, func(a, b *api.ReplicaSet) int {
