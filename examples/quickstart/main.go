@@ -1,12 +1,14 @@
 // Command quickstart shows Baton keeping a Deployment at N replicas on the
 // in-memory fake runtime: it creates a namespace and a 3-replica
 // Deployment, prints the Pods as they change, crashes a container and
-// deletes a Pod to show both healed, scales to 5 and to 2, deletes the
-// Deployment and exits. It runs anywhere, in about a second.
+// deletes a Pod to show both healed, scales to 5 and to 2, rolls out a new
+// image and rolls it back, deletes the Deployment and exits. It runs
+// anywhere, in about a second.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -99,6 +101,35 @@ func run(ctx context.Context) error {
 		if err := w.waitReady(ctx, int(n)); err != nil {
 			return err
 		}
+	}
+
+	step("Roll out a new image: Pods are replaced a few at a time (maxSurge and maxUnavailable 25%%)")
+	if err := setImage(ctx, o, "nginx:1.28"); err != nil {
+		return err
+	}
+	if err := rolloutStatus(ctx, o); err != nil {
+		return err
+	}
+	if err := w.waitFor(ctx, "the new image everywhere", imageEverywhere("nginx:1.28", 2)); err != nil {
+		return err
+	}
+
+	step("Roll back to the previous revision")
+	if _, err := o.Deployments(ns).Rollback(ctx, "web", 0); err != nil {
+		return err
+	}
+	if err := rolloutStatus(ctx, o); err != nil {
+		return err
+	}
+	if err := w.waitFor(ctx, "the old image everywhere", imageEverywhere("nginx:1.27", 2)); err != nil {
+		return err
+	}
+	history, err := o.Deployments(ns).History(ctx, "web")
+	if err != nil {
+		return err
+	}
+	for _, h := range history {
+		fmt.Printf("  revision %d  %s  replica set %s\n", h.Number, h.Template.Spec.Containers[0].Image, h.ReplicaSet)
 	}
 
 	step("Delete the Deployment: its Pods go with it")
@@ -243,4 +274,44 @@ func printTable(pods []*baton.Pod) {
 		fmt.Fprintf(w, "  %s\t%s\t%s\t%d\t%s\t%s\n", p.Name, ready, p.Status.Phase, restarts, p.Status.PodIP, p.Spec.NodeName)
 	}
 	w.Flush()
+}
+
+// setImage changes the Deployment's image: read, change, write, and on a
+// conflict (the controllers write the same object) read again.
+func setImage(ctx context.Context, o *baton.Orchestrator, image string) error {
+	for {
+		d, err := o.Deployments(ns).Get(ctx, "web")
+		if err != nil {
+			return err
+		}
+		d.Spec.Template.Spec.Containers[0].Image = image
+		_, err = o.Deployments(ns).Update(ctx, d)
+		if !errors.Is(err, baton.ErrConflict) {
+			return err
+		}
+	}
+}
+
+// rolloutStatus prints the rollout's progress until it is complete, like
+// "kubectl rollout status".
+func rolloutStatus(ctx context.Context, o *baton.Orchestrator) error {
+	last := ""
+	return o.Deployments(ns).RolloutStatus(ctx, "web", func(p baton.RolloutProgress) {
+		if p.Message != last {
+			fmt.Println("  rollout:", p.Message)
+			last = p.Message
+		}
+	})
+}
+
+// imageEverywhere holds when exactly n Pods run image, all ready.
+func imageEverywhere(image string, n int) func([]*baton.Pod) bool {
+	return func(pods []*baton.Pod) bool {
+		for _, p := range pods {
+			if p.Spec.Containers[0].Image != image {
+				return false
+			}
+		}
+		return allReady(pods, n)
+	}
 }
