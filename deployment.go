@@ -37,6 +37,38 @@ type ReplicaSetSpec = api.ReplicaSetSpec
 // ReplicaSetStatus is the observed state of a ReplicaSet.
 type ReplicaSetStatus = api.ReplicaSetStatus
 
+// HorizontalPodAutoscaler scales a Deployment to keep its Pods' CPU or
+// memory use near a target (autoscaling/v2).
+type HorizontalPodAutoscaler = api.HorizontalPodAutoscaler
+
+// HorizontalPodAutoscalerSpec is the desired behaviour of an autoscaler.
+type HorizontalPodAutoscalerSpec = api.HorizontalPodAutoscalerSpec
+
+// CrossVersionObjectReference names an autoscaler's target.
+type CrossVersionObjectReference = api.CrossVersionObjectReference
+
+// MetricSpec is one metric an autoscaler scales on.
+type MetricSpec = api.MetricSpec
+
+// ResourceMetricSource targets a resource of the Pods.
+type ResourceMetricSource = api.ResourceMetricSource
+
+// MetricTarget is the value a metric should be kept at.
+type MetricTarget = api.MetricTarget
+
+// HorizontalPodAutoscalerBehavior tunes scaling up and down.
+type HorizontalPodAutoscalerBehavior = api.HorizontalPodAutoscalerBehavior
+
+// HPAScalingRules tune one direction of scaling.
+type HPAScalingRules = api.HPAScalingRules
+
+// Autoscaler metric types.
+const (
+	MetricSourceResource   = api.MetricSourceResource
+	UtilizationMetricType  = api.UtilizationMetricType
+	AverageValueMetricType = api.AverageValueMetricType
+)
+
 // Deployment strategies.
 const (
 	RollingUpdateDeploymentStrategyType = api.RollingUpdateDeploymentStrategyType

@@ -14,14 +14,15 @@ import (
 type Option func(*config)
 
 type config struct {
-	runtime      runtime.Runtime
-	nodes        []NodeConfig
-	log          *zap.Logger
-	clock        clock.Clock
-	snapshot     io.Reader
-	crashInitial time.Duration
-	crashMax     time.Duration
-	workers      int
+	runtime       runtime.Runtime
+	nodes         []NodeConfig
+	log           *zap.Logger
+	clock         clock.Clock
+	snapshot      io.Reader
+	crashInitial  time.Duration
+	crashMax      time.Duration
+	workers       int
+	autoscaleSync time.Duration
 }
 
 // NodeConfig describes a Node: a runtime plus the capacity and labels the
@@ -85,4 +86,10 @@ func WithCrashLoopBackoff(initial, max time.Duration) Option {
 // default is 4. Raise it for runtimes whose calls take long.
 func WithNodeWorkers(n int) Option {
 	return func(c *config) { c.workers = n }
+}
+
+// WithAutoscalerSyncPeriod sets how often HorizontalPodAutoscalers measure
+// their targets and decide; the default is Kubernetes' 15s.
+func WithAutoscalerSyncPeriod(d time.Duration) Option {
+	return func(c *config) { c.autoscaleSync = d }
 }

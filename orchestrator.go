@@ -18,6 +18,7 @@ import (
 	"github.com/batonhq/baton/api"
 	"github.com/batonhq/baton/clock"
 	"github.com/batonhq/baton/internal/controller"
+	"github.com/batonhq/baton/internal/controller/autoscaler"
 	"github.com/batonhq/baton/internal/controller/deployment"
 	"github.com/batonhq/baton/internal/controller/gc"
 	"github.com/batonhq/baton/internal/controller/namespace"
@@ -252,6 +253,11 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		Workers: o.cfg.workers, CrashBackoffInitial: o.cfg.crashInitial, CrashBackoffMax: o.cfg.crashMax,
 	}, nodes)
 
+	hpaRec := &autoscaler.Reconciler{Store: o.store, Clock: o.clock, Log: o.log.Named("autoscaler"),
+		Events: o.recorder.For("horizontal-pod-autoscaler", ""), Metrics: podMetrics{agents}, SyncPeriod: o.cfg.autoscaleSync}
+	hpaCtrl := controller.New("autoscaler", hpaRec, opts(1))
+	hpaRec.Register(hpaCtrl)
+
 	// The recorder outlives the controllers so their last events are kept.
 	recCtx, stopRecorder := context.WithCancel(context.Background())
 	recDone := make(chan struct{})
@@ -260,13 +266,27 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		o.recorder.Run(recCtx)
 	}()
 	g, gctx := errgroup.WithContext(ctx)
-	for _, run := range []func(context.Context) error{nsCtrl.Run, podGCCtrl.Run, rsGCCtrl.Run, depCtrl.Run, rsCtrl.Run, schedCtrl.Run, agents.Run} {
+	for _, run := range []func(context.Context) error{nsCtrl.Run, podGCCtrl.Run, rsGCCtrl.Run, depCtrl.Run, rsCtrl.Run, schedCtrl.Run, hpaCtrl.Run, agents.Run} {
 		g.Go(func() error { return run(gctx) })
 	}
 	err := g.Wait()
 	stopRecorder()
 	<-recDone
 	return err
+}
+
+// podMetrics measures Pods through the node agents for the autoscaler.
+type podMetrics struct{ agents *nodeagent.Manager }
+
+func (m podMetrics) PodUsage(ctx context.Context, pod *api.Pod) (int64, int64, error) {
+	u, err := m.agents.PodUsage(ctx, pod)
+	return u.MilliCPU, u.MemoryBytes, err
+}
+
+// HorizontalPodAutoscalers returns a client for the autoscalers in
+// namespace.
+func (o *Orchestrator) HorizontalPodAutoscalers(namespace string) *Client[*HorizontalPodAutoscaler] {
+	return &Client[*HorizontalPodAutoscaler]{o: o, namespace: namespace}
 }
 
 // Pods returns a client for the Pods in namespace ("" reads all

@@ -66,6 +66,9 @@ type Agent struct {
 	statuses map[string]*api.PodStatus
 	// startFailures holds the last failed start per "uid/container".
 	startFailures map[string]startFailure
+	// cpuSamples holds the last CPU reading per container ID, for Pods
+	// whose usage was asked for.
+	cpuSamples map[string]cpuSample
 	// runCtx is the context of Run, for teardown goroutines.
 	runCtx context.Context
 	// teardowns tracks teardown goroutines.
@@ -374,6 +377,7 @@ func (a *Agent) tearDownRuntime(ctx context.Context, rec *podRuntime, grace time
 }
 
 func (a *Agent) finishTeardown(rec *podRuntime, pod *api.Pod) {
+	a.forgetSamples(rec)
 	a.cache.removePod(rec.key, rec.uid)
 	a.backoff.forget(rec.uid + "/")
 	a.mu.Lock()

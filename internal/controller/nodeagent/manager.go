@@ -104,6 +104,7 @@ func NewManager(cfg Config, nodes []Node) *Manager {
 			killing:       map[string]bool{},
 			statuses:      map[string]*api.PodStatus{},
 			startFailures: map[string]startFailure{},
+			cpuSamples:    map[string]cpuSample{},
 		}
 		if cfg.Events != nil {
 			a.events = cfg.Events.For("node-agent", n.Name)
