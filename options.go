@@ -14,15 +14,17 @@ import (
 type Option func(*config)
 
 type config struct {
-	runtime       runtime.Runtime
-	nodes         []NodeConfig
-	log           *zap.Logger
-	clock         clock.Clock
-	snapshot      io.Reader
-	crashInitial  time.Duration
-	crashMax      time.Duration
-	workers       int
-	autoscaleSync time.Duration
+	runtime        runtime.Runtime
+	nodes          []NodeConfig
+	log            *zap.Logger
+	clock          clock.Clock
+	snapshot       io.Reader
+	crashInitial   time.Duration
+	crashMax       time.Duration
+	workers        int
+	autoscaleSync  time.Duration
+	nodeToleration time.Duration
+	nodeGrace      time.Duration
 }
 
 // NodeConfig describes a Node: a runtime plus the capacity and labels the
@@ -92,4 +94,19 @@ func WithNodeWorkers(n int) Option {
 // their targets and decide; the default is Kubernetes' 15s.
 func WithAutoscalerSyncPeriod(d time.Duration) Option {
 	return func(c *config) { c.autoscaleSync = d }
+}
+
+// WithNodeToleration sets how long a Node may be not Ready before its Pods
+// are evicted and replaced elsewhere; the default is Kubernetes' 300s.
+func WithNodeToleration(d time.Duration) Option {
+	return func(c *config) { c.nodeToleration = d }
+}
+
+// WithNodeGracePeriod makes a Node whose agent goes that long without
+// posting status Ready Unknown (Kubernetes uses 40s). It is off by default:
+// agents run in the Orchestrator's own process, and a test clock that
+// jumps ahead faster than they heartbeat would make healthy Nodes look
+// lost. A Node whose runtime stops answering is NotReady either way.
+func WithNodeGracePeriod(d time.Duration) Option {
+	return func(c *config) { c.nodeGrace = d }
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/batonhq/baton/internal/controller/gc"
 	"github.com/batonhq/baton/internal/controller/namespace"
 	"github.com/batonhq/baton/internal/controller/nodeagent"
+	"github.com/batonhq/baton/internal/controller/nodelifecycle"
 	"github.com/batonhq/baton/internal/controller/replicaset"
 	"github.com/batonhq/baton/internal/controller/scheduling"
 	"github.com/batonhq/baton/internal/events"
@@ -253,6 +254,11 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		Workers: o.cfg.workers, CrashBackoffInitial: o.cfg.crashInitial, CrashBackoffMax: o.cfg.crashMax,
 	}, nodes)
 
+	nodeRec := &nodelifecycle.Reconciler{Store: o.store, Clock: o.clock, Log: o.log.Named("node-lifecycle"),
+		Events: o.recorder.For("node-controller", ""), GracePeriod: o.cfg.nodeGrace, Toleration: o.cfg.nodeToleration}
+	nodeCtrl := controller.New("node-lifecycle", nodeRec, opts(1))
+	nodeRec.Register(nodeCtrl)
+
 	hpaRec := &autoscaler.Reconciler{Store: o.store, Clock: o.clock, Log: o.log.Named("autoscaler"),
 		Events: o.recorder.For("horizontal-pod-autoscaler", ""), Metrics: podMetrics{agents}, SyncPeriod: o.cfg.autoscaleSync}
 	hpaCtrl := controller.New("autoscaler", hpaRec, opts(1))
@@ -266,7 +272,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		o.recorder.Run(recCtx)
 	}()
 	g, gctx := errgroup.WithContext(ctx)
-	for _, run := range []func(context.Context) error{nsCtrl.Run, podGCCtrl.Run, rsGCCtrl.Run, depCtrl.Run, rsCtrl.Run, schedCtrl.Run, hpaCtrl.Run, agents.Run} {
+	for _, run := range []func(context.Context) error{nsCtrl.Run, podGCCtrl.Run, rsGCCtrl.Run, depCtrl.Run, rsCtrl.Run, schedCtrl.Run, hpaCtrl.Run, nodeCtrl.Run, agents.Run} {
 		g.Go(func() error { return run(gctx) })
 	}
 	err := g.Wait()

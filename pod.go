@@ -66,3 +66,30 @@ const (
 	ProtocolTCP = api.ProtocolTCP
 	ProtocolUDP = api.ProtocolUDP
 )
+
+// Probe checks a container's health: liveness, readiness or startup.
+type Probe = api.Probe
+
+// ProbeHandler is the action of a probe: exec, httpGet or tcpSocket.
+type ProbeHandler = api.ProbeHandler
+
+// ExecAction runs a command in the container.
+type ExecAction = api.ExecAction
+
+// HTTPGetAction sends an HTTP GET to the Pod.
+type HTTPGetAction = api.HTTPGetAction
+
+// HTTPHeader is one header of an HTTP probe.
+type HTTPHeader = api.HTTPHeader
+
+// TCPSocketAction opens a TCP connection to the Pod.
+type TCPSocketAction = api.TCPSocketAction
+
+// Lifecycle holds a container's postStart and preStop hooks.
+type Lifecycle = api.Lifecycle
+
+// LifecycleHandler is the action of a lifecycle hook.
+type LifecycleHandler = api.LifecycleHandler
+
+// SleepAction waits for a while, as a lifecycle hook.
+type SleepAction = api.SleepAction

@@ -92,6 +92,21 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			_, err = o.Deployments("default").Update(ctx, d)
 			return err
 		}, []string{"spec.template.spec.containers[0].name"}},
+		{"probes with two handlers, none, a negative period, an unknown port name", func() error {
+			c := baton.Container{Name: "c", Image: "x",
+				LivenessProbe: &baton.Probe{ProbeHandler: baton.ProbeHandler{
+					Exec:      &baton.ExecAction{Command: []string{"true"}},
+					TCPSocket: &baton.TCPSocketAction{Port: baton.FromInt(80)},
+				}},
+				ReadinessProbe: &baton.Probe{PeriodSeconds: -1, ProbeHandler: baton.ProbeHandler{
+					HTTPGet: &baton.HTTPGetAction{Port: baton.FromString("admin")},
+				}},
+				StartupProbe: &baton.Probe{},
+			}
+			_, err := o.Pods("default").Create(ctx, podOf("p", "", c))
+			return err
+		}, []string{"spec.containers[0].livenessProbe", "spec.containers[0].readinessProbe.periodSeconds",
+			"spec.containers[0].readinessProbe.httpGet.port", "spec.containers[0].startupProbe"}},
 		{"manifest with an unknown field", func() error {
 			_, err := o.Apply(ctx, strings.NewReader(`
 apiVersion: v1

@@ -75,6 +75,55 @@ func (c *Container) DeepCopy() *Container {
 	out.Env = slices.Clone(c.Env)
 	out.Resources.Limits = c.Resources.Limits.DeepCopy()
 	out.Resources.Requests = c.Resources.Requests.DeepCopy()
+	out.LivenessProbe = c.LivenessProbe.DeepCopy()
+	out.ReadinessProbe = c.ReadinessProbe.DeepCopy()
+	out.StartupProbe = c.StartupProbe.DeepCopy()
+	if c.Lifecycle != nil {
+		l := Lifecycle{PostStart: c.Lifecycle.PostStart.DeepCopy(), PreStop: c.Lifecycle.PreStop.DeepCopy()}
+		out.Lifecycle = &l
+	}
+	return &out
+}
+
+// DeepCopy returns a copy of p that shares no memory with it.
+func (p *Probe) DeepCopy() *Probe {
+	if p == nil {
+		return nil
+	}
+	out := *p
+	out.Exec = p.Exec.DeepCopy()
+	out.HTTPGet = p.HTTPGet.DeepCopy()
+	out.TCPSocket = copyPtr(p.TCPSocket)
+	return &out
+}
+
+// DeepCopy returns a copy of h that shares no memory with it.
+func (h *LifecycleHandler) DeepCopy() *LifecycleHandler {
+	if h == nil {
+		return nil
+	}
+	out := *h
+	out.Exec = h.Exec.DeepCopy()
+	out.HTTPGet = h.HTTPGet.DeepCopy()
+	out.Sleep = copyPtr(h.Sleep)
+	return &out
+}
+
+// DeepCopy returns a copy of e that shares no memory with it.
+func (e *ExecAction) DeepCopy() *ExecAction {
+	if e == nil {
+		return nil
+	}
+	return &ExecAction{Command: slices.Clone(e.Command)}
+}
+
+// DeepCopy returns a copy of g that shares no memory with it.
+func (g *HTTPGetAction) DeepCopy() *HTTPGetAction {
+	if g == nil {
+		return nil
+	}
+	out := *g
+	out.HTTPHeaders = slices.Clone(g.HTTPHeaders)
 	return &out
 }
 

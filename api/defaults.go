@@ -108,6 +108,21 @@ func SetPodSpecDefaults(spec *PodSpec) {
 				c.Ports[j].Protocol = ProtocolTCP
 			}
 		}
+		SetProbeDefaults(c.LivenessProbe)
+		SetProbeDefaults(c.ReadinessProbe)
+		SetProbeDefaults(c.StartupProbe)
+		if c.Lifecycle != nil {
+			for _, h := range []*LifecycleHandler{c.Lifecycle.PostStart, c.Lifecycle.PreStop} {
+				if h != nil && h.HTTPGet != nil {
+					if h.HTTPGet.Path == "" {
+						h.HTTPGet.Path = "/"
+					}
+					if h.HTTPGet.Scheme == "" {
+						h.HTTPGet.Scheme = URISchemeHTTP
+					}
+				}
+			}
+		}
 	}
 }
 

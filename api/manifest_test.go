@@ -190,8 +190,8 @@ func TestDecodeErrors(t *testing.T) {
 		},
 		{
 			name: "unsupported Kubernetes field",
-			doc:  strings.Replace(goodDeployment, "image: nginx:1.27", "image: nginx:1.27\n        livenessProbe: {}", 1),
-			want: []string{`spec.template.spec.containers[0].livenessProbe: unknown field`},
+			doc:  strings.Replace(goodDeployment, "image: nginx:1.27", "image: nginx:1.27\n        volumeMounts: []", 1),
+			want: []string{`spec.template.spec.containers[0].volumeMounts: unknown field`},
 		},
 		{
 			name: "field names are case-sensitive",

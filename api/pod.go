@@ -63,6 +63,16 @@ type Container struct {
 	// ImagePullPolicy is Always, IfNotPresent or Never. The default is
 	// Always for an image tagged ":latest" or untagged, else IfNotPresent.
 	ImagePullPolicy PullPolicy `json:"imagePullPolicy,omitempty"`
+	// LivenessProbe restarts the container when it fails.
+	LivenessProbe *Probe `json:"livenessProbe,omitempty"`
+	// ReadinessProbe decides whether the container is ready, and so
+	// whether its Pod takes traffic and counts as available.
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+	// StartupProbe holds the other probes back until it succeeds; when it
+	// fails, the container is restarted.
+	StartupProbe *Probe `json:"startupProbe,omitempty"`
+	// Lifecycle holds the postStart and preStop hooks.
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
 }
 
 // ContainerPort is a port a container listens on.

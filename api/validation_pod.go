@@ -82,6 +82,7 @@ func validateContainer(c *Container, hostNetwork bool, p fieldPath, state *podSp
 		// env.Value is never checked nor echoed: it may hold a secret.
 	}
 	validateResources(&c.Resources, p.Child("resources"), errs)
+	validateProbes(c, p, errs)
 }
 
 func validateContainerPort(port *ContainerPort, hostNetwork bool, p fieldPath, state *podSpecState, errs *FieldErrors) {

@@ -55,6 +55,7 @@ type Agent struct {
 	ctrl    *controller.Controller
 	cache   *cache
 	backoff *crashBackoff
+	prober  *prober
 
 	mu sync.Mutex // guards the fields below
 	// runtimeName prefixes container IDs in status ("fake://abc").
@@ -71,6 +72,9 @@ type Agent struct {
 	cpuSamples map[string]cpuSample
 	// runCtx is the context of Run, for teardown goroutines.
 	runCtx context.Context
+	// runtimeDown is set while the runtime does not answer; Pods are not
+	// synced meanwhile, as kubelet skips them while its runtime is down.
+	runtimeDown bool
 	// teardowns tracks teardown goroutines.
 	teardowns sync.WaitGroup
 }
@@ -84,6 +88,13 @@ var _ controller.Reconciler = (*Agent)(nil)
 
 // Reconcile makes the runtime match the Pod at req.
 func (a *Agent) Reconcile(ctx context.Context, req controller.Request) (controller.Result, error) {
+	a.mu.Lock()
+	down := a.runtimeDown
+	a.mu.Unlock()
+	if down {
+		// The heartbeat that finds the runtime back looks at every Pod.
+		return controller.Result{}, nil
+	}
 	var pod *api.Pod
 	a.store.View(func(tx store.ReadTx) {
 		p, err := store.Get[*api.Pod](tx, req.Namespace, req.Name)
@@ -186,6 +197,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (con
 	status := buildStatus(statusInput{
 		pod: pod, prev: prev, sandbox: &sb, rt: rec, waiting: waiting,
 		hostIP: a.hostIP, runtimeName: a.getRuntimeName(), now: now,
+		probed: a.probed,
 	})
 	if status.Phase == api.PodSucceeded || status.Phase == api.PodFailed {
 		if err := a.rt.StopPodSandbox(ctx, sb.id); err != nil {
@@ -226,16 +238,44 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 		next = latest.attempt + 1
 		switch latest.state {
 		case runtime.ContainerRunning:
+			probes := probesOf(c)
+			failed := ""
+			switch {
+			case a.prober.result(latest.id, liveness, probes[liveness] != nil) == failure:
+				failed = "liveness"
+			case a.prober.result(latest.id, startup, probes[startup] != nil) == failure:
+				failed = "startup"
+			}
+			if failed != "" {
+				// Stopped, it restarts per the restart policy, back-off
+				// included.
+				a.events.Normal(pod, "Killing", "Container %s failed %s probe, will be restarted", c.Name, failed)
+				if err := a.stopContainer(ctx, pod, c, latest.id, podGrace(pod)); err != nil {
+					return &api.ContainerStateWaiting{Reason: reasonContainerCreating, Message: err.Error()}, 0
+				}
+				if stopped, err := a.rt.ContainerStatus(ctx, latest.id); err == nil {
+					rec.setContainer(containerRecordOf(stopped))
+					a.cache.putContainer(key, pod.UID, containerRecordOf(stopped), podGrace(pod))
+				}
+				a.ctrl.Enqueue(key)
+				return nil, 0
+			}
 			if latest.hash == hash {
+				a.prober.ensure(a.runCtx, pod, c, latest)
 				return nil, 0
 			}
 			a.events.Normal(pod, "Killing", "Container %s definition changed, will be restarted", c.Name)
-			if err := runtime.KillContainer(ctx, a.rt, latest.id, podGrace(pod)); err != nil {
+			if err := a.stopContainer(ctx, pod, c, latest.id, podGrace(pod)); err != nil {
 				return &api.ContainerStateWaiting{Reason: reasonContainerCreating, Message: err.Error()}, 0
 			}
+			if err := a.rt.RemoveContainer(ctx, latest.id); err != nil {
+				return &api.ContainerStateWaiting{Reason: reasonContainerCreating, Message: err.Error()}, 0
+			}
+			a.backoff.forget(pod.UID + "/" + c.Name)
 			a.cache.removeContainer(key, pod.UID, latest.id)
 			rec.removeContainer(latest.id)
 		case runtime.ContainerExited:
+			a.prober.forget(latest.id)
 			if !shouldRestart(pod.Spec.RestartPolicy, latest.exitCode) {
 				return nil, 0
 			}
@@ -298,7 +338,26 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 	ctr := containerRecordOf(started)
 	rec.setContainer(ctr)
 	a.cache.putContainer(key, pod.UID, ctr, podGrace(pod))
+	a.events.Normal(pod, "Created", "Created container %s", c.Name)
 	a.events.Normal(pod, "Started", "Started container %s", c.Name)
+	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil && ctr.state == runtime.ContainerRunning {
+		if err := a.runHook(ctx, pod, c, ctr.id, c.Lifecycle.PostStart, podGrace(pod)); err != nil {
+			// As kubelet: a container whose postStart failed is killed
+			// and restarted per the restart policy.
+			a.events.Warning(pod, "FailedPostStartHook", "PostStartHook failed for container %s: %v", c.Name, err)
+			if err := a.rt.StopContainer(ctx, ctr.id, 0); err == nil {
+				if stopped, err := a.rt.ContainerStatus(ctx, ctr.id); err == nil {
+					rec.setContainer(containerRecordOf(stopped))
+					a.cache.putContainer(key, pod.UID, containerRecordOf(stopped), podGrace(pod))
+				}
+			}
+			a.ctrl.Enqueue(key)
+			return nil, 0
+		}
+	}
+	if ctr.state == runtime.ContainerRunning {
+		a.prober.ensure(a.runCtx, pod, c, ctr)
+	}
 	// Keep the run before this one, for lastState and logs; drop older.
 	for _, old := range attempts[min(1, len(attempts)):] {
 		if old.state != runtime.ContainerExited {
@@ -310,6 +369,15 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 		}
 	}
 	return nil, 0
+}
+
+// probed reports whether a running container has started (its startup
+// probe, if any, passed) and is ready (started, and its readiness probe, if
+// any, passes).
+func (a *Agent) probed(containerID string, c *api.Container) (started, ready bool) {
+	started = a.prober.result(containerID, startup, c.StartupProbe != nil) == success
+	ready = started && a.prober.result(containerID, readiness, c.ReadinessProbe != nil) == success
+	return started, ready
 }
 
 func shouldRestart(policy api.RestartPolicy, exitCode int32) bool {
@@ -344,7 +412,7 @@ func (a *Agent) teardown(rec *podRuntime, grace time.Duration, pod *api.Pod) {
 	}
 	go func() {
 		defer a.teardowns.Done()
-		err := a.tearDownRuntime(ctx, rec, grace)
+		err := a.tearDownRuntime(ctx, rec, grace, pod)
 		a.mu.Lock()
 		delete(a.killing, rec.uid)
 		a.mu.Unlock()
@@ -359,7 +427,12 @@ func (a *Agent) teardown(rec *podRuntime, grace time.Duration, pod *api.Pod) {
 	}()
 }
 
-func (a *Agent) tearDownRuntime(ctx context.Context, rec *podRuntime, grace time.Duration) error {
+func (a *Agent) tearDownRuntime(ctx context.Context, rec *podRuntime, grace time.Duration, pod *api.Pod) error {
+	// preStop hooks and SIGTERM first, all containers at once; then the
+	// sandboxes go, with whatever is left.
+	if err := a.stopAll(ctx, pod, rec, grace); err != nil {
+		return err
+	}
 	for _, sb := range rec.sandboxes {
 		if err := runtime.TearDownSandbox(ctx, a.rt, sb.id, grace); err != nil {
 			return err
@@ -378,6 +451,9 @@ func (a *Agent) tearDownRuntime(ctx context.Context, rec *podRuntime, grace time
 
 func (a *Agent) finishTeardown(rec *podRuntime, pod *api.Pod) {
 	a.forgetSamples(rec)
+	for _, c := range rec.containers {
+		a.prober.forget(c.id)
+	}
 	a.cache.removePod(rec.key, rec.uid)
 	a.backoff.forget(rec.uid + "/")
 	a.mu.Lock()

@@ -110,6 +110,7 @@ func NewManager(cfg Config, nodes []Node) *Manager {
 			a.events = cfg.Events.For("node-agent", n.Name)
 		}
 		a.ctrl = controller.New("node-agent", a, controller.Options{Workers: cfg.Workers, Log: a.log, Clock: cfg.Clock})
+		a.prober = newProber(a)
 		m.agents[n.Name] = a
 	}
 	return m
@@ -190,6 +191,7 @@ func (a *Agent) run(ctx context.Context) error {
 	g.Go(func() error { return a.ctrl.Run(gctx) })
 	err = g.Wait()
 	a.teardowns.Wait()
+	a.prober.wait()
 	return err
 }
 
@@ -301,9 +303,23 @@ func (a *Agent) heartbeat(ctx context.Context) {
 	if err != nil {
 		a.log.Warn("could not post node status", zap.Error(err))
 	}
+	a.mu.Lock()
+	wasDown := a.runtimeDown
+	a.runtimeDown = verr != nil
 	if verr == nil && a.runtimeName == "" {
-		a.mu.Lock()
 		a.runtimeName = v.RuntimeName
-		a.mu.Unlock()
+	}
+	a.mu.Unlock()
+	switch {
+	case verr != nil && !wasDown:
+		a.log.Warn("container runtime is down; pods are not synced until it is back", zap.Error(verr))
+	case verr == nil && wasDown:
+		a.log.Info("container runtime is back")
+		a.relist(ctx)
+		a.store.View(func(tx store.ReadTx) {
+			for _, pod := range tx.PodsOnNode(a.node) {
+				a.ctrl.Enqueue(controller.RequestFor(pod))
+			}
+		})
 	}
 }

@@ -27,6 +27,9 @@ type statusInput struct {
 	hostIP      string
 	runtimeName string
 	now         time.Time
+	// probed says whether a running container has started and is ready,
+	// as its probes decide.
+	probed func(containerID string, c *api.Container) (started, ready bool)
 }
 
 // buildStatus computes a Pod's status from the runtime's state, following
@@ -79,8 +82,11 @@ func (in statusInput) containerStatus(c *api.Container) api.ContainerStatus {
 	switch latest.state {
 	case runtime.ContainerRunning:
 		cs.State.Running = &api.ContainerStateRunning{StartedAt: api.NewTime(latest.startedAt)}
-		cs.Ready = true
-		started := true
+		started, ready := true, true
+		if in.probed != nil {
+			started, ready = in.probed(latest.id, c)
+		}
+		cs.Ready = ready
 		cs.Started = &started
 	case runtime.ContainerExited:
 		term := in.terminated(latest)
