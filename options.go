@@ -21,6 +21,7 @@ type config struct {
 	snapshot       io.Reader
 	crashInitial   time.Duration
 	crashMax       time.Duration
+	crashJitter    float64
 	workers        int
 	autoscaleSync  time.Duration
 	nodeToleration time.Duration
@@ -82,6 +83,13 @@ func WithSnapshot(r io.Reader) Option {
 // doubling up to max. The defaults are Kubernetes': 10s and 5m.
 func WithCrashLoopBackoff(initial, max time.Duration) Option {
 	return func(c *config) { c.crashInitial, c.crashMax = initial, max }
+}
+
+// WithCrashLoopJitter lengthens each restart delay by a random fraction up
+// to jitter (0.1 adds up to 10%), so that containers that crash together
+// do not restart in lockstep. The default is none, as in Kubernetes.
+func WithCrashLoopJitter(jitter float64) Option {
+	return func(c *config) { c.crashJitter = jitter }
 }
 
 // WithNodeWorkers sets how many Pods each node agent syncs at once; the

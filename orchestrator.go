@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -75,6 +76,9 @@ func New(opts ...Option) (*Orchestrator, error) {
 	if err := checkNodes(cfg.nodes); err != nil {
 		return nil, err
 	}
+	if err := checkTimings(cfg); err != nil {
+		return nil, err
+	}
 	s, err := store.New(store.WithClock(cfg.clock))
 	if err != nil {
 		return nil, err
@@ -115,6 +119,23 @@ func checkNodes(nodes []NodeConfig) error {
 			errs.Add(path+".name", "duplicate node name %q", n.Name)
 		}
 		seen[n.Name] = true
+	}
+	return errs.Err("Orchestrator", "")
+}
+
+// checkTimings refuses durations and fractions that make no sense.
+func checkTimings(cfg config) error {
+	var errs api.FieldErrors
+	if cfg.crashInitial < 0 || cfg.crashMax < 0 || (cfg.crashMax > 0 && cfg.crashInitial > cfg.crashMax) {
+		errs.Add("crashLoopBackoff", "the initial delay (%s) and the maximum (%s) must not be negative, and the initial no larger than the maximum", cfg.crashInitial, cfg.crashMax)
+	}
+	if cfg.crashJitter < 0 || cfg.crashJitter > 1 {
+		errs.Add("crashLoopJitter", "must be a fraction from 0 to 1, not %g", cfg.crashJitter)
+	}
+	for name, d := range map[string]time.Duration{"autoscalerSyncPeriod": cfg.autoscaleSync, "nodeToleration": cfg.nodeToleration, "nodeGracePeriod": cfg.nodeGrace} {
+		if d < 0 {
+			errs.Add(name, "must not be negative, not %s", d)
+		}
 	}
 	return errs.Err("Orchestrator", "")
 }
@@ -251,7 +272,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	}
 	agents := nodeagent.NewManager(nodeagent.Config{
 		Store: o.store, Clock: o.clock, Log: o.log, Events: o.recorder,
-		Workers: o.cfg.workers, CrashBackoffInitial: o.cfg.crashInitial, CrashBackoffMax: o.cfg.crashMax,
+		Workers: o.cfg.workers, CrashBackoffInitial: o.cfg.crashInitial, CrashBackoffMax: o.cfg.crashMax, CrashBackoffJitter: o.cfg.crashJitter,
 	}, nodes)
 
 	nodeRec := &nodelifecycle.Reconciler{Store: o.store, Clock: o.clock, Log: o.log.Named("node-lifecycle"),

@@ -314,20 +314,12 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 		}
 	}
 
-	started, err := runtime.StartContainer(ctx, a.rt, sb.id, a.containerConfig(pod, c, next, hash), pullPolicy(c))
+	if err := a.ensureImage(ctx, pod, c); err != nil {
+		return a.startFailed(pod, c, skey, now, err)
+	}
+	started, err := runtime.StartContainer(ctx, a.rt, sb.id, a.containerConfig(pod, c, next, hash), runtime.PullIfNotPresent)
 	if err != nil {
-		reason := runtime.ReasonRunContainerError
-		var se *runtime.StartError
-		if errors.As(err, &se) {
-			reason = se.Reason
-		}
-		w := &api.ContainerStateWaiting{Reason: reason, Message: err.Error()}
-		a.backoff.next(skey, now)
-		a.mu.Lock()
-		a.startFailures[skey] = startFailure{at: now, waiting: w}
-		a.mu.Unlock()
-		a.events.Warning(pod, "Failed", "Error: %s", reason)
-		return w, a.backoff.current(skey)
+		return a.startFailed(pod, c, skey, now, err)
 	}
 	if failed {
 		a.backoff.forget(skey)
@@ -378,6 +370,45 @@ func (a *Agent) probed(containerID string, c *api.Container) (started, ready boo
 	started = a.prober.result(containerID, startup, c.StartupProbe != nil) == success
 	ready = started && a.prober.result(containerID, readiness, c.ReadinessProbe != nil) == success
 	return started, ready
+}
+
+// ensureImage makes a container's image present per its pull policy,
+// recording Pulling and Pulled events as kubelet does.
+func (a *Agent) ensureImage(ctx context.Context, pod *api.Pod, c *api.Container) error {
+	policy := pullPolicy(c)
+	if policy != runtime.PullAlways {
+		if _, err := a.rt.ImageStatus(ctx, c.Image); err == nil {
+			a.events.Normal(pod, "Pulled", "Container image %q already present on machine", c.Image)
+			return nil
+		}
+	}
+	if policy != runtime.PullNever {
+		a.events.Normal(pod, "Pulling", "Pulling image %q", c.Image)
+	}
+	start := a.clock.Now()
+	if _, err := runtime.EnsureImage(ctx, a.rt, c.Image, policy); err != nil {
+		a.events.Warning(pod, "Failed", "Failed to pull image %q: %v", c.Image, err)
+		return err
+	}
+	a.events.Normal(pod, "Pulled", "Successfully pulled image %q in %s", c.Image, a.clock.Since(start))
+	return nil
+}
+
+// startFailed records why a container could not start and when to try
+// again, with back-off.
+func (a *Agent) startFailed(pod *api.Pod, c *api.Container, skey string, now time.Time, err error) (*api.ContainerStateWaiting, time.Duration) {
+	reason := runtime.ReasonRunContainerError
+	var se *runtime.StartError
+	if errors.As(err, &se) {
+		reason = se.Reason
+	}
+	w := &api.ContainerStateWaiting{Reason: reason, Message: err.Error()}
+	a.backoff.next(skey, now)
+	a.mu.Lock()
+	a.startFailures[skey] = startFailure{at: now, waiting: w}
+	a.mu.Unlock()
+	a.events.Warning(pod, "Failed", "Error: %s", reason)
+	return w, a.backoff.current(skey)
 }
 
 func shouldRestart(policy api.RestartPolicy, exitCode int32) bool {

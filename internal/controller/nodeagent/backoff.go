@@ -1,6 +1,7 @@
 package nodeagent
 
 import (
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -11,18 +12,23 @@ import (
 // longer than 2×Max starts over from Initial. It is safe for concurrent use.
 type crashBackoff struct {
 	initial, max time.Duration
+	// jitter, when positive, lengthens each delay by a random fraction up
+	// to it, so that many containers crashing together do not restart in
+	// lockstep.
+	jitter float64
 
 	mu      sync.Mutex // guards entries
 	entries map[string]backoffEntry
 }
 
 type backoffEntry struct {
-	delay      time.Duration
-	lastUpdate time.Time
+	// base doubles; delay is base plus jitter.
+	base, delay time.Duration
+	lastUpdate  time.Time
 }
 
-func newCrashBackoff(initial, max time.Duration) *crashBackoff {
-	return &crashBackoff{initial: initial, max: max, entries: map[string]backoffEntry{}}
+func newCrashBackoff(initial, max time.Duration, jitter float64) *crashBackoff {
+	return &crashBackoff{initial: initial, max: max, jitter: jitter, entries: map[string]backoffEntry{}}
 }
 
 // wait returns how much longer a container that exited at exitedAt must
@@ -43,9 +49,13 @@ func (b *crashBackoff) next(key string, now time.Time) {
 	defer b.mu.Unlock()
 	e, ok := b.entries[key]
 	if !ok || now.Sub(e.lastUpdate) > 2*b.max {
-		e.delay = b.initial
+		e.base = b.initial
 	} else {
-		e.delay = min(e.delay*2, b.max)
+		e.base = min(e.base*2, b.max)
+	}
+	e.delay = e.base
+	if b.jitter > 0 {
+		e.delay += time.Duration(rand.Float64() * b.jitter * float64(e.base))
 	}
 	e.lastUpdate = now
 	b.entries[key] = e

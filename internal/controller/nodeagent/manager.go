@@ -33,9 +33,11 @@ type Config struct {
 	Events *events.Recorder
 	// Workers is the number of Pods each agent syncs at once.
 	Workers int
-	// CrashBackoffInitial and CrashBackoffMax bound restart delays.
+	// CrashBackoffInitial and CrashBackoffMax bound restart delays;
+	// CrashBackoffJitter lengthens each by a random fraction up to it.
 	CrashBackoffInitial time.Duration
 	CrashBackoffMax     time.Duration
+	CrashBackoffJitter  float64
 	// RelistPeriod is how often each agent lists its runtime to repair
 	// missed events.
 	RelistPeriod time.Duration
@@ -100,7 +102,7 @@ func NewManager(cfg Config, nodes []Node) *Manager {
 			writer:        m.writer,
 			cfg:           cfg,
 			cache:         newCache(),
-			backoff:       newCrashBackoff(cfg.CrashBackoffInitial, cfg.CrashBackoffMax),
+			backoff:       newCrashBackoff(cfg.CrashBackoffInitial, cfg.CrashBackoffMax, cfg.CrashBackoffJitter),
 			killing:       map[string]bool{},
 			statuses:      map[string]*api.PodStatus{},
 			startFailures: map[string]startFailure{},
