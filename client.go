@@ -234,6 +234,7 @@ func (o *Orchestrator) create(tx store.Tx, obj api.Object, clientNamespace strin
 	api.SetDefaults(obj)
 	errs = append(errs, api.ValidateFields(obj)...)
 	errs = append(errs, checkNamespace(tx, obj)...)
+	errs = append(errs, checkConfigRefs(tx, obj)...)
 	if err := errs.Err(obj.ObjectKind(), displayName(meta)); err != nil {
 		return err
 	}
@@ -258,6 +259,7 @@ func (o *Orchestrator) update(tx store.Tx, obj api.Object, clientNamespace strin
 	api.SetDefaults(obj)
 	errs = append(errs, api.ValidateFields(obj)...)
 	errs = append(errs, api.ValidateUpdate(old, obj)...)
+	errs = append(errs, checkConfigRefs(tx, obj)...)
 	if err := errs.Err(obj.ObjectKind(), meta.Name); err != nil {
 		return err
 	}

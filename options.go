@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/batonhq/baton/clock"
+	"github.com/batonhq/baton/encryption"
 	"github.com/batonhq/baton/runtime"
 )
 
@@ -26,6 +27,8 @@ type config struct {
 	autoscaleSync  time.Duration
 	nodeToleration time.Duration
 	nodeGrace      time.Duration
+	keys           encryption.KeySource
+	stateDir       string
 }
 
 // NodeConfig describes a Node: a runtime plus the capacity and labels the
@@ -117,4 +120,19 @@ func WithNodeToleration(d time.Duration) Option {
 // lost. A Node whose runtime stops answering is NotReady either way.
 func WithNodeGracePeriod(d time.Duration) Option {
 	return func(c *config) { c.nodeGrace = d }
+}
+
+// WithEncryptionKeys gives the keys Secrets are sealed with wherever Baton
+// writes them to disk: SaveSnapshot refuses to write Secrets without them,
+// and WithSnapshot needs them to read Secrets back. See the encryption
+// package for a key file KeySource.
+func WithEncryptionKeys(keys encryption.KeySource) Option {
+	return func(c *config) { c.keys = keys }
+}
+
+// WithStateDir sets where Baton keeps the Pods' volumes (ConfigMap, Secret
+// and emptyDir files; Secrets and Memory emptyDirs on tmpfs). The default
+// is a temporary directory removed when Run returns.
+func WithStateDir(dir string) Option {
+	return func(c *config) { c.stateDir = dir }
 }

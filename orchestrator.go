@@ -84,7 +84,7 @@ func New(opts ...Option) (*Orchestrator, error) {
 		return nil, err
 	}
 	if cfg.snapshot != nil {
-		if err := s.Restore(cfg.snapshot); err != nil {
+		if err := s.Restore(cfg.snapshot, cfg.keys); err != nil {
 			return nil, fmt.Errorf("baton: restore snapshot: %w", err)
 		}
 	}
@@ -273,6 +273,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	agents := nodeagent.NewManager(nodeagent.Config{
 		Store: o.store, Clock: o.clock, Log: o.log, Events: o.recorder,
 		Workers: o.cfg.workers, CrashBackoffInitial: o.cfg.crashInitial, CrashBackoffMax: o.cfg.crashMax, CrashBackoffJitter: o.cfg.crashJitter,
+		StateDir: o.cfg.stateDir,
 	}, nodes)
 
 	nodeRec := &nodelifecycle.Reconciler{Store: o.store, Clock: o.clock, Log: o.log.Named("node-lifecycle"),
@@ -333,6 +334,18 @@ func (o *Orchestrator) ReplicaSets(namespace string) *Client[*ReplicaSet] {
 	return &Client[*ReplicaSet]{o: o, namespace: namespace}
 }
 
+// ConfigMaps returns a client for the ConfigMaps in namespace.
+func (o *Orchestrator) ConfigMaps(namespace string) *Client[*ConfigMap] {
+	return &Client[*ConfigMap]{o: o, namespace: namespace}
+}
+
+// Secrets returns a client for the Secrets in namespace. Returned Secrets
+// hold their values (Data); their String and Format methods never print
+// them.
+func (o *Orchestrator) Secrets(namespace string) *Client[*Secret] {
+	return &Client[*Secret]{o: o, namespace: namespace}
+}
+
 // Services returns a client for the Services in namespace.
 func (o *Orchestrator) Services(namespace string) *Client[*Service] {
 	return &Client[*Service]{o: o, namespace: namespace}
@@ -355,8 +368,11 @@ func (o *Orchestrator) Events(namespace string) *Client[*Event] {
 }
 
 // SaveSnapshot writes every object to w, for WithSnapshot to restore.
+// Secrets are sealed with the keys of WithEncryptionKeys; without keys,
+// SaveSnapshot refuses (ErrFailedPrecondition) when there are Secrets,
+// rather than write them in plaintext.
 func (o *Orchestrator) SaveSnapshot(w io.Writer) error {
-	return o.store.Save(w)
+	return o.store.Save(w, o.cfg.keys)
 }
 
 // Apply decodes Kubernetes YAML (or JSON) manifests from r — several

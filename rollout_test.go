@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,7 +288,14 @@ func TestProgressDeadlineAndAutomaticRollback(t *testing.T) {
 			rollout(t, o, "web")
 			setImage(t, o, "web", "web:bad")
 			failed := make(chan error, 1)
-			go func() { failed <- o.Deployments("default").RolloutStatus(ctx, "web", nil) }()
+			watching := make(chan struct{})
+			var once sync.Once
+			go func() {
+				failed <- o.Deployments("default").RolloutStatus(ctx, "web", func(baton.RolloutProgress) {
+					once.Do(func() { close(watching) })
+				})
+			}()
+			<-watching // RolloutStatus is following before the clock moves
 			waitDeployment(t, o, "default", "web", "rollout progressing", func(d *baton.Deployment) bool {
 				c := d.Status.Condition("Progressing")
 				return d.Status.UpdatedReplicas > 0 && c != nil && c.Reason == "ReplicaSetUpdated"
@@ -316,14 +324,14 @@ func TestProgressDeadlineAndAutomaticRollback(t *testing.T) {
 			if got := images(t, o, "web"); got["web:good"] != 3 || len(got) != 1 {
 				t.Errorf("after the automatic rollback: %v", got)
 			}
-			events, _ := o.Events("default").List(ctx)
-			found := false
-			for _, e := range events {
+			events, _ := o.Events("default").Watch(ctx)
+			for ev := range events {
+				e := ev.Object
 				if e.Reason == "RolledBack" && e.Type == baton.EventTypeWarning && strings.Contains(e.Message, "progress deadline") {
-					found = true
+					break
 				}
 			}
-			if !found {
+			if ctx.Err() != nil {
 				t.Error("no RolledBack warning event saying why")
 			}
 		})

@@ -161,7 +161,6 @@ func TestGracefulTermination(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPods(t, o, "default", "a ready pod", readyPods(1))
-	timersBefore := fc.Timers()
 	if err := o.Pods("default").Delete(ctx, "slow"); err != nil {
 		t.Fatal(err)
 	}
@@ -169,11 +168,13 @@ func TestGracefulTermination(t *testing.T) {
 	if err != nil || got.DeletionTimestamp == nil || *got.DeletionGracePeriodSeconds != 45 {
 		t.Fatalf("after Delete: %+v, %v; want Terminating with a 45s grace period", got, err)
 	}
-	// The fake arms a 45s timer for the SIGKILL; wait for it.
-	if err := fc.WaitForTimers(ctx, timersBefore+1); err != nil {
+	// The fake arms the SIGKILL for the end of the grace period; wait for
+	// it, then check the container outlives 44s and goes at 45s.
+	killAt := got.DeletionTimestamp.Add(45 * time.Second)
+	if err := fc.WaitForTimer(ctx, func(d time.Time) bool { return !d.Before(killAt) }); err != nil {
 		t.Fatal(err)
 	}
-	fc.Advance(44 * time.Second)
+	fc.Set(killAt.Add(-time.Second))
 	if rt.Running() != 1 {
 		t.Fatal("the container was killed before its grace period ended")
 	}

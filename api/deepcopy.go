@@ -63,7 +63,96 @@ func (s *PodSpec) DeepCopy() *PodSpec {
 	}
 	out.TerminationGracePeriodSeconds = copyPtr(s.TerminationGracePeriodSeconds)
 	out.NodeSelector = copyStringMap(s.NodeSelector)
+	if s.Volumes != nil {
+		out.Volumes = make([]Volume, len(s.Volumes))
+		for i, v := range s.Volumes {
+			out.Volumes[i] = *v.DeepCopy()
+		}
+	}
 	return &out
+}
+
+// DeepCopy returns a copy of v that shares no memory with it.
+func (v *Volume) DeepCopy() *Volume {
+	out := *v
+	if c := v.ConfigMap; c != nil {
+		cp := *c
+		cp.Items = copyKeyToPaths(c.Items)
+		cp.DefaultMode, cp.Optional = copyPtr(c.DefaultMode), copyPtr(c.Optional)
+		out.ConfigMap = &cp
+	}
+	if s := v.Secret; s != nil {
+		cp := *s
+		cp.Items = copyKeyToPaths(s.Items)
+		cp.DefaultMode, cp.Optional = copyPtr(s.DefaultMode), copyPtr(s.Optional)
+		out.Secret = &cp
+	}
+	if e := v.EmptyDir; e != nil {
+		cp := *e
+		cp.SizeLimit = copyPtr(e.SizeLimit)
+		out.EmptyDir = &cp
+	}
+	if h := v.HostPath; h != nil {
+		cp := *h
+		cp.Type = copyPtr(h.Type)
+		out.HostPath = &cp
+	}
+	return &out
+}
+
+func copyKeyToPaths(items []KeyToPath) []KeyToPath {
+	if items == nil {
+		return nil
+	}
+	out := make([]KeyToPath, len(items))
+	for i, it := range items {
+		it.Mode = copyPtr(it.Mode)
+		out[i] = it
+	}
+	return out
+}
+
+// DeepCopy returns a copy of c that shares no memory with it.
+func (c *ConfigMap) DeepCopy() *ConfigMap {
+	if c == nil {
+		return nil
+	}
+	out := *c
+	c.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Data = copyStringMap(c.Data)
+	out.BinaryData = copyBytesMap(c.BinaryData)
+	out.Immutable = copyPtr(c.Immutable)
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (c *ConfigMap) DeepCopyObject() Object { return c.DeepCopy() }
+
+// DeepCopy returns a copy of s that shares no memory with it.
+func (s *Secret) DeepCopy() *Secret {
+	if s == nil {
+		return nil
+	}
+	out := *s
+	s.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Data = copyBytesMap(s.Data)
+	out.StringData = copyStringMap(s.StringData)
+	out.Immutable = copyPtr(s.Immutable)
+	return &out
+}
+
+// DeepCopyObject implements Object.
+func (s *Secret) DeepCopyObject() Object { return s.DeepCopy() }
+
+func copyBytesMap(m map[string][]byte) map[string][]byte {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 // DeepCopy returns a copy of c that shares no memory with it.
@@ -72,7 +161,43 @@ func (c *Container) DeepCopy() *Container {
 	out.Command = slices.Clone(c.Command)
 	out.Args = slices.Clone(c.Args)
 	out.Ports = slices.Clone(c.Ports)
-	out.Env = slices.Clone(c.Env)
+	if c.Env != nil {
+		out.Env = make([]EnvVar, len(c.Env))
+		for i, e := range c.Env {
+			if e.ValueFrom != nil {
+				vf := EnvVarSource{}
+				if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
+					cp := *r
+					cp.Optional = copyPtr(r.Optional)
+					vf.ConfigMapKeyRef = &cp
+				}
+				if r := e.ValueFrom.SecretKeyRef; r != nil {
+					cp := *r
+					cp.Optional = copyPtr(r.Optional)
+					vf.SecretKeyRef = &cp
+				}
+				e.ValueFrom = &vf
+			}
+			out.Env[i] = e
+		}
+	}
+	if c.EnvFrom != nil {
+		out.EnvFrom = make([]EnvFromSource, len(c.EnvFrom))
+		for i, e := range c.EnvFrom {
+			if e.ConfigMapRef != nil {
+				cp := *e.ConfigMapRef
+				cp.Optional = copyPtr(cp.Optional)
+				e.ConfigMapRef = &cp
+			}
+			if e.SecretRef != nil {
+				cp := *e.SecretRef
+				cp.Optional = copyPtr(cp.Optional)
+				e.SecretRef = &cp
+			}
+			out.EnvFrom[i] = e
+		}
+	}
+	out.VolumeMounts = slices.Clone(c.VolumeMounts)
 	out.Resources.Limits = c.Resources.Limits.DeepCopy()
 	out.Resources.Requests = c.Resources.Requests.DeepCopy()
 	out.LivenessProbe = c.LivenessProbe.DeepCopy()

@@ -64,6 +64,18 @@ func SetDefaults(obj Object) {
 		if o != nil {
 			setTypeMeta(&o.TypeMeta, KindEvent)
 		}
+	case *ConfigMap:
+		if o != nil {
+			setTypeMeta(&o.TypeMeta, KindConfigMap)
+		}
+	case *Secret:
+		if o != nil {
+			setTypeMeta(&o.TypeMeta, KindSecret)
+			if o.Type == "" {
+				o.Type = SecretTypeOpaque
+			}
+			o.MergeStringData()
+		}
 	case *ReplicaSet:
 		if o != nil {
 			setTypeMeta(&o.TypeMeta, KindReplicaSet)

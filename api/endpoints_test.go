@@ -105,7 +105,7 @@ ports:
 func TestEndpointConditionsDefaults(t *testing.T) {
 	yes, no := true, false
 	for _, tc := range []struct {
-		c                             EndpointConditions
+		c                           EndpointConditions
 		ready, serving, terminating bool
 	}{
 		{EndpointConditions{}, true, true, false},

@@ -9,7 +9,7 @@ import (
 
 // allKinds returns one new, empty object of every kind.
 func allKinds() []Object {
-	return []Object{&Pod{}, &Deployment{}, &Service{}, &Namespace{}, &Node{}, &Event{}, &ReplicaSet{}, &HorizontalPodAutoscaler{}}
+	return []Object{&Pod{}, &Deployment{}, &Service{}, &Namespace{}, &Node{}, &Event{}, &ReplicaSet{}, &HorizontalPodAutoscaler{}, &ConfigMap{}, &Secret{}}
 }
 
 // filler sets every field of a value to a distinct non-zero value: strings,
@@ -67,6 +67,8 @@ func (f *filler) fill(v reflect.Value, path string) {
 		v.SetBool(true)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		v.SetInt(int64(f.next()))
+	case reflect.Uint8:
+		v.SetUint(uint64(f.next() % 256))
 	default:
 		f.t.Fatalf("%s: cannot fill a %s; teach the filler about it", path, v.Kind())
 	}
@@ -121,5 +123,7 @@ func mutate(v reflect.Value) {
 		v.SetBool(!v.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		v.SetInt(v.Int() + 1)
+	case reflect.Uint8:
+		v.SetUint(v.Uint() + 1)
 	}
 }

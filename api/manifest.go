@@ -107,6 +107,10 @@ func NewObject(kind string) (Object, error) {
 		obj = &Event{}
 	case KindReplicaSet:
 		obj = &ReplicaSet{}
+	case KindConfigMap:
+		obj = &ConfigMap{}
+	case KindSecret:
+		obj = &Secret{}
 	case KindHorizontalPodAutoscaler:
 		obj = &HorizontalPodAutoscaler{}
 	case KindEndpointSlice:
@@ -118,7 +122,7 @@ func NewObject(kind string) (Object, error) {
 	return obj, nil
 }
 
-var knownKinds = []string{KindPod, KindDeployment, KindService, KindNamespace, KindNode, KindEvent, KindReplicaSet, KindHorizontalPodAutoscaler, KindEndpointSlice}
+var knownKinds = []string{KindPod, KindDeployment, KindService, KindNamespace, KindNode, KindEvent, KindReplicaSet, KindHorizontalPodAutoscaler, KindConfigMap, KindSecret, KindEndpointSlice}
 
 func unknownKindDetail(kind string) string {
 	for _, k := range knownKinds {
@@ -146,6 +150,10 @@ func typeMetaOf(obj Object) *TypeMeta {
 	case *Event:
 		return &o.TypeMeta
 	case *ReplicaSet:
+		return &o.TypeMeta
+	case *ConfigMap:
+		return &o.TypeMeta
+	case *Secret:
 		return &o.TypeMeta
 	case *HorizontalPodAutoscaler:
 		return &o.TypeMeta

@@ -190,8 +190,8 @@ func TestDecodeErrors(t *testing.T) {
 		},
 		{
 			name: "unsupported Kubernetes field",
-			doc:  strings.Replace(goodDeployment, "image: nginx:1.27", "image: nginx:1.27\n        volumeMounts: []", 1),
-			want: []string{`spec.template.spec.containers[0].volumeMounts: unknown field`},
+			doc:  strings.Replace(goodDeployment, "image: nginx:1.27", "image: nginx:1.27\n        securityContext: {}", 1),
+			want: []string{`spec.template.spec.containers[0].securityContext: unknown field`},
 		},
 		{
 			name: "field names are case-sensitive",
@@ -267,7 +267,7 @@ func TestDecodeErrors(t *testing.T) {
 		{
 			name: "unknown kind",
 			doc:  "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\n",
-			want: []string{`document 1 at line 1: kind: unknown kind "CronJob": the supported kinds are Pod, Service, Namespace, Node and Event (apiVersion v1), Deployment and ReplicaSet (apiVersion apps/v1) and HorizontalPodAutoscaler (apiVersion autoscaling/v2)`},
+			want: []string{`document 1 at line 1: kind: unknown kind "CronJob": the supported kinds are Pod, Service, Namespace, Node, Event, ConfigMap and Secret (apiVersion v1), Deployment and ReplicaSet (apiVersion apps/v1) and HorizontalPodAutoscaler (apiVersion autoscaling/v2)`},
 		},
 		{
 			name: "kind in the wrong case",

@@ -23,6 +23,8 @@ const (
 	KindNode       = "Node"
 	KindEvent      = "Event"
 	KindReplicaSet = "ReplicaSet"
+	KindConfigMap  = "ConfigMap"
+	KindSecret     = "Secret"
 
 	KindHorizontalPodAutoscaler = "HorizontalPodAutoscaler"
 )
@@ -168,7 +170,7 @@ func APIVersionOf(kind string) string {
 		return AppsV1
 	case KindHorizontalPodAutoscaler:
 		return AutoscalingV2
-	case KindPod, KindService, KindNamespace, KindNode, KindEvent:
+	case KindPod, KindService, KindNamespace, KindNode, KindEvent, KindConfigMap, KindSecret:
 		return CoreV1
 	case KindEndpointSlice:
 		return DiscoveryV1

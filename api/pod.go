@@ -29,6 +29,8 @@ type PodSpec struct {
 	NodeName string `json:"nodeName,omitempty"`
 	// HostNetwork runs the Pod in the host's network namespace.
 	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// Volumes are directories the containers may mount.
+	Volumes []Volume `json:"volumes,omitempty"`
 }
 
 // RestartPolicy says when the node agent restarts a container that exited.
@@ -57,6 +59,11 @@ type Container struct {
 	Ports []ContainerPort `json:"ports,omitempty"`
 	// Env sets environment variables.
 	Env []EnvVar `json:"env,omitempty"`
+	// EnvFrom sets a variable for every key of ConfigMaps and Secrets;
+	// Env wins over it.
+	EnvFrom []EnvFromSource `json:"envFrom,omitempty"`
+	// VolumeMounts mount the Pod's volumes.
+	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty"`
 	// Resources are the container's requests (used by the scheduler) and
 	// limits (enforced by the runtime).
 	Resources ResourceRequirements `json:"resources,omitempty"`
@@ -103,6 +110,8 @@ const (
 type EnvVar struct {
 	Name  string `json:"name"`
 	Value string `json:"value,omitempty"`
+	// ValueFrom takes the value from a ConfigMap or Secret key instead.
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
 }
 
 // ResourceRequirements are a container's resource requests and limits.

@@ -60,4 +60,12 @@ const (
 	// the Deployment back to the previous revision by itself and records a
 	// Warning event saying why. Kubernetes only reports the failure.
 	AnnotationAutoRollback = "baton.dev/auto-rollback"
+	// AnnotationRestartOnConfigChange, set to "true" on a Deployment, is
+	// a Baton extension: when a ConfigMap or Secret its Pods use changes,
+	// the Deployment rolls out again so that the Pods see the change in
+	// their environment, which only a restart refreshes.
+	AnnotationRestartOnConfigChange = "baton.dev/restart-on-config-change"
+	// AnnotationConfigHash is set by Baton on the Pod template of such a
+	// Deployment: a hash of the ConfigMaps and Secrets it uses.
+	AnnotationConfigHash = "baton.dev/config-hash"
 )

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math"
@@ -140,6 +141,16 @@ func checkSchema(v any, t reflect.Type, p fieldPath, errs *FieldErrors) {
 			checkSchema(m[k], t.Elem(), p.Key(k), errs)
 		}
 	case reflect.Slice, reflect.Array:
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+			// []byte is base64 text in JSON, as in Kubernetes' data fields.
+			str, ok := v.(string)
+			if !ok {
+				mismatch(v, "a base64 string", p, errs)
+			} else if _, err := base64.StdEncoding.DecodeString(str); err != nil {
+				errs.Add(p.String(), "must be base64 (standard encoding, with padding)")
+			}
+			return
+		}
 		list, ok := v.([]any)
 		if !ok {
 			mismatch(v, "a list", p, errs)

@@ -51,6 +51,10 @@ func ValidateFields(obj Object) FieldErrors {
 		validateEvent(o, &errs)
 	case *ReplicaSet:
 		validateReplicaSet(o, &errs)
+	case *ConfigMap:
+		validateConfigMap(o, &errs)
+	case *Secret:
+		validateSecret(o, &errs)
 	case *HorizontalPodAutoscaler:
 		validateHPA(o, &errs)
 	default:
@@ -315,6 +319,6 @@ func validateEvent(e *Event, errs *FieldErrors) {
 
 // supportedKindsDetail lists the kinds Baton serves, for errors about an
 // unknown kind.
-const supportedKindsDetail = "the supported kinds are Pod, Service, Namespace, Node and Event " +
+const supportedKindsDetail = "the supported kinds are Pod, Service, Namespace, Node, Event, ConfigMap and Secret " +
 	"(apiVersion v1), Deployment and ReplicaSet (apiVersion apps/v1) and " +
 	"HorizontalPodAutoscaler (apiVersion autoscaling/v2)"

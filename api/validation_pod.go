@@ -31,8 +31,11 @@ func validatePodSpec(spec *PodSpec, p fieldPath, errs *FieldErrors) {
 		portNames:      map[string]fieldPath{},
 		hostPorts:      map[string]fieldPath{},
 	}
+	volumes := validateVolumes(spec, p, errs)
 	for i := range spec.Containers {
-		validateContainer(&spec.Containers[i], spec.HostNetwork, p.Child("containers").Index(i), &state, errs)
+		cp := p.Child("containers").Index(i)
+		validateContainer(&spec.Containers[i], spec.HostNetwork, cp, &state, errs)
+		validateContainerConfig(&spec.Containers[i], volumes, cp, errs)
 	}
 	validateEnum(spec.RestartPolicy, p.Child("restartPolicy"), errs,
 		RestartPolicyAlways, RestartPolicyOnFailure, RestartPolicyNever)

@@ -135,3 +135,8 @@ func checkEnvVarName(s string) string {
 	}
 	return ""
 }
+
+// ValidEnvVarName reports whether s may name an environment variable, as
+// Kubernetes decides: letters, digits, '_', '-' and '.', not starting with a
+// digit.
+func ValidEnvVarName(s string) bool { return checkEnvVarName(s) == "" }

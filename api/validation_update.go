@@ -34,6 +34,12 @@ func ValidateUpdate(oldObj, newObj Object) FieldErrors {
 		validateSelectorUpdate(o.Spec.Selector, newObj.(*Deployment).Spec.Selector, "spec.selector", &errs)
 	case *ReplicaSet:
 		validateSelectorUpdate(o.Spec.Selector, newObj.(*ReplicaSet).Spec.Selector, "spec.selector", &errs)
+	case *ConfigMap:
+		n := newObj.(*ConfigMap)
+		validateImmutableUpdate(o.Immutable, n.Immutable, reflect.DeepEqual(o.Data, n.Data) && reflect.DeepEqual(o.BinaryData, n.BinaryData), &errs)
+	case *Secret:
+		n := newObj.(*Secret)
+		validateImmutableUpdate(o.Immutable, n.Immutable, reflect.DeepEqual(o.Data, n.Data) && len(n.StringData) == 0, &errs)
 	}
 	return errs
 }

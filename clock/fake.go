@@ -119,6 +119,32 @@ func (f *Fake) WaitForTimers(ctx context.Context, n int) error {
 	}
 }
 
+// WaitForTimer blocks until a timer whose deadline satisfies match is
+// waiting, or ctx ends. A test uses it to be sure that the timer it means
+// to fire, recognisable by its deadline, has been armed.
+func (f *Fake) WaitForTimer(ctx context.Context, match func(deadline time.Time) bool) error {
+	for {
+		f.mu.Lock()
+		found := false
+		for _, t := range f.timers {
+			if match(t.deadline) {
+				found = true
+				break
+			}
+		}
+		changed := f.changed
+		f.mu.Unlock()
+		if found {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 func (f *Fake) notifyLocked() {
 	close(f.changed)
 	f.changed = make(chan struct{})

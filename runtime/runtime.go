@@ -170,6 +170,18 @@ type ContainerConfig struct {
 	Labels map[string]string
 	// Resources limit the container.
 	Resources Resources
+	// Mounts bind host paths into the container.
+	Mounts []Mount
+}
+
+// Mount binds a host path (a directory or a file) into a container.
+type Mount struct {
+	// HostPath is the absolute path on the host.
+	HostPath string
+	// ContainerPath is the absolute path in the container.
+	ContainerPath string
+	// ReadOnly mounts it read-only.
+	ReadOnly bool
 }
 
 // Resources are a container's resource requests and limits. Zero means

@@ -43,6 +43,8 @@ var kinds = []kindInfo{
 	{kind: api.KindDeployment, namespaced: true, byUID: true, byOwner: true},
 	{kind: api.KindReplicaSet, namespaced: true, byUID: true, byOwner: true},
 	{kind: api.KindHorizontalPodAutoscaler, namespaced: true},
+	{kind: api.KindConfigMap, namespaced: true},
+	{kind: api.KindSecret, namespaced: true},
 	{kind: api.KindService, namespaced: true, byUID: true},
 	{kind: api.KindEndpointSlice, namespaced: true, byOwner: true},
 	{kind: api.KindEvent, namespaced: true},

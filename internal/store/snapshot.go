@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/encryption"
 )
 
 // snapshotVersion is the format of Save's output.
@@ -20,21 +21,32 @@ type snapshotHeader struct {
 
 type snapshotRecord struct {
 	Kind   string          `json:"kind"`
-	Object json.RawMessage `json:"object"`
+	Object json.RawMessage `json:"object,omitempty"`
+	// Sealed holds the object encrypted, for Secrets.
+	Sealed []byte `json:"sealed,omitempty"`
 }
 
 const snapshotFormat = "baton-store-snapshot"
 
 // Save writes every object, and the revision they are at, to w as JSON
-// lines: a header, then one record per object. It writes one consistent
-// snapshot and does not block writers.
-func (s *Store) Save(w io.Writer) error {
+// lines: a header, then one record per object. Secrets are sealed with
+// keys; when there are Secrets and keys is nil, Save writes nothing and
+// fails, since it would otherwise write them in plaintext. It writes one
+// consistent snapshot and does not block writers.
+func (s *Store) Save(w io.Writer, keys encryption.KeySource) error {
 	v := s.current.Load()
 	tx := &readTx{txn: v.db.Txn(false), rev: v.rev}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	if err := enc.Encode(snapshotHeader{Format: snapshotFormat, Version: snapshotVersion, Revision: v.rev}); err != nil {
 		return fmt.Errorf("store: save: %w", err)
+	}
+	if keys == nil {
+		secrets := 0
+		tx.Each(api.KindSecret, "", func(api.Object) bool { secrets++; return true })
+		if secrets > 0 {
+			return fmt.Errorf("store: save: %d Secrets would be written in plaintext; give the store encryption keys: %w", secrets, api.ErrFailedPrecondition)
+		}
 	}
 	for _, kind := range Kinds() {
 		var err error
@@ -43,7 +55,14 @@ func (s *Store) Save(w io.Writer) error {
 			if raw, err = json.Marshal(o); err != nil {
 				return false
 			}
-			err = enc.Encode(snapshotRecord{Kind: kind, Object: raw})
+			rec := snapshotRecord{Kind: kind, Object: raw}
+			if kind == api.KindSecret {
+				if rec.Sealed, err = encryption.Encrypt(keys, raw); err != nil {
+					return false
+				}
+				rec.Object = nil
+			}
+			err = enc.Encode(rec)
 			return err == nil
 		})
 		if err != nil {
@@ -57,10 +76,10 @@ func (s *Store) Save(w io.Writer) error {
 }
 
 // Restore loads a snapshot written by Save into a store that is still empty
-// (revision 0, no subscribers). Objects keep their uid and resourceVersion,
-// and the store resumes at the snapshot's revision. On error the store is
-// left empty.
-func (s *Store) Restore(r io.Reader) error {
+// (revision 0, no subscribers), opening sealed Secrets with keys. Objects
+// keep their uid and resourceVersion, and the store resumes at the
+// snapshot's revision. On error the store is left empty.
+func (s *Store) Restore(r io.Reader, keys encryption.KeySource) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if s.rev != 0 || len(s.subs) != 0 {
@@ -88,6 +107,16 @@ func (s *Store) Restore(r io.Reader) error {
 		if err != nil {
 			txn.Abort()
 			return fmt.Errorf("store: restore: record %d: %w", n, err)
+		}
+		if rec.Sealed != nil {
+			if keys == nil {
+				txn.Abort()
+				return fmt.Errorf("store: restore: record %d (%s) is encrypted; give the store the keys it was saved with: %w", n, rec.Kind, api.ErrFailedPrecondition)
+			}
+			if rec.Object, err = encryption.Decrypt(keys, rec.Sealed); err != nil {
+				txn.Abort()
+				return fmt.Errorf("store: restore: record %d (%s): %w", n, rec.Kind, err)
+			}
 		}
 		if err := json.Unmarshal(rec.Object, obj); err != nil {
 			txn.Abort()

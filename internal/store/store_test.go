@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/encryption"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -372,11 +374,11 @@ func TestSaveRestore(t *testing.T) {
 	create(t, s, pod("default", "a"))
 	create(t, s, &api.Node{ObjectMeta: api.ObjectMeta{Name: "local"}})
 	var buf bytes.Buffer
-	if err := s.Save(&buf); err != nil {
+	if err := s.Save(&buf, nil); err != nil {
 		t.Fatal(err)
 	}
 	restored := newStore(t)
-	if err := restored.Restore(bytes.NewReader(buf.Bytes())); err != nil {
+	if err := restored.Restore(bytes.NewReader(buf.Bytes()), nil); err != nil {
 		t.Fatal(err)
 	}
 	if restored.Revision() != s.Revision() {
@@ -392,10 +394,10 @@ func TestSaveRestore(t *testing.T) {
 	if restored.Revision() != s.Revision()+1 {
 		t.Errorf("revision after restore+create = %d, want %d", restored.Revision(), s.Revision()+1)
 	}
-	if err := restored.Restore(bytes.NewReader(buf.Bytes())); !errors.Is(err, api.ErrFailedPrecondition) {
+	if err := restored.Restore(bytes.NewReader(buf.Bytes()), nil); !errors.Is(err, api.ErrFailedPrecondition) {
 		t.Errorf("restore into a used store: got %v, want ErrFailedPrecondition", err)
 	}
-	if err := newStore(t).Restore(bytes.NewReader([]byte("{}\n"))); !errors.Is(err, api.ErrInvalid) {
+	if err := newStore(t).Restore(bytes.NewReader([]byte("{}\n")), nil); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("restore of a non-snapshot: got %v, want ErrInvalid", err)
 	}
 }
@@ -424,4 +426,40 @@ func BenchmarkCreatePods(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestSnapshotSealsSecrets(t *testing.T) {
+	s := newStore(t)
+	create(t, s, &api.Namespace{ObjectMeta: api.ObjectMeta{Name: "default"}})
+	canary := "canary-7f3a-do-not-leak"
+	create(t, s, &api.Secret{ObjectMeta: api.ObjectMeta{Namespace: "default", Name: "db"}, Data: map[string][]byte{"password": []byte(canary)}})
+	var buf bytes.Buffer
+	if err := s.Save(&buf, nil); !errors.Is(err, api.ErrFailedPrecondition) || buf.Len() != 0 {
+		t.Fatalf("save without keys: %v, wrote %d bytes; want a refusal writing nothing", err, buf.Len())
+	}
+	keys, err := encryption.ParseKeys([]byte("k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(&buf, keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range []string{canary, base64.StdEncoding.EncodeToString([]byte(canary))} {
+		if bytes.Contains(buf.Bytes(), []byte(form)) {
+			t.Fatalf("the snapshot holds the secret value in plaintext (%q)", form)
+		}
+	}
+	if err := newStore(t).Restore(bytes.NewReader(buf.Bytes()), nil); !errors.Is(err, api.ErrFailedPrecondition) {
+		t.Errorf("restore without keys: %v", err)
+	}
+	restored := newStore(t)
+	if err := restored.Restore(bytes.NewReader(buf.Bytes()), keys); err != nil {
+		t.Fatal(err)
+	}
+	restored.View(func(tx ReadTx) {
+		sec, err := Get[*api.Secret](tx, "default", "db")
+		if err != nil || string(sec.Data["password"]) != canary {
+			t.Errorf("restored secret: %v, %v", sec, err)
+		}
+	})
 }

@@ -1,6 +1,10 @@
 package fake
 
-import "github.com/batonhq/baton/runtime"
+import (
+	"slices"
+
+	"github.com/batonhq/baton/runtime"
+)
 
 // labelSet holds labels flat, as key, value, key, value, … It is built once
 // and never mutated, so it may be shared between goroutines. A few labels
@@ -77,5 +81,6 @@ func ownContainerConfig(in runtime.ContainerConfig) (runtime.ContainerConfig, la
 	buf, out.Env = appendStrings(buf, in.Env)
 	_, labels := appendLabels(buf, in.Labels)
 	out.Labels = nil
+	out.Mounts = slices.Clone(in.Mounts)
 	return out, labels
 }

@@ -48,6 +48,23 @@ func (r *Reconciler) Register(c *controller.Controller) {
 	c.Watch(r.Store, api.KindDeployment, controller.Same)
 	c.Watch(r.Store, api.KindReplicaSet, controller.ControllerOf(api.KindDeployment))
 	c.Watch(r.Store, api.KindPod, r.podChanged)
+	c.Watch(r.Store, api.KindConfigMap, r.configChanged)
+	c.Watch(r.Store, api.KindSecret, r.configChanged)
+}
+
+// configChanged maps a ConfigMap or Secret change to the Deployments that
+// asked to roll out on such changes and use it.
+func (r *Reconciler) configChanged(ch store.Change) []controller.Request {
+	meta := ch.Object.GetObjectMeta()
+	var reqs []controller.Request
+	r.Store.View(func(tx store.ReadTx) {
+		for _, d := range store.List[*api.Deployment](tx, meta.Namespace) {
+			if d.Annotations[api.AnnotationRestartOnConfigChange] == "true" && d.Spec.Template.Spec.References(ch.Kind(), meta.Name) {
+				reqs = append(reqs, controller.RequestFor(d))
+			}
+		}
+	})
+	return reqs
 }
 
 // podChanged maps a Pod change to its ReplicaSet's Deployment. Only
@@ -193,6 +210,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 	st, ok := r.load(req)
 	if !ok {
 		return controller.Result{}, nil
+	}
+	if changed, err := r.syncConfigHash(st.d); changed || err != nil {
+		return controller.Result{}, err
 	}
 	if st.d.Spec.Paused {
 		// A paused Deployment still scales, but rolls nothing out.

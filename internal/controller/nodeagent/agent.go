@@ -52,6 +52,7 @@ type Agent struct {
 	writer *statusWriter
 	cfg    Config
 
+	manager *Manager
 	ctrl    *controller.Controller
 	cache   *cache
 	backoff *crashBackoff
@@ -185,9 +186,17 @@ func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (con
 			requeue = d
 		}
 	}
+	dirs, verr := a.setupVolumes(pod)
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		w, after := a.syncContainer(ctx, pod, rec, sb, c, now)
+		if verr != nil {
+			// Nothing starts until the volumes can be made; a change of the
+			// ConfigMap or Secret brings the Pod back, and so does time.
+			waiting[c.Name] = configWaiting(verr)
+			wake(configRetry)
+			continue
+		}
+		w, after := a.syncContainer(ctx, pod, rec, sb, c, dirs, now)
 		if w != nil {
 			waiting[c.Name] = w
 		}
@@ -228,7 +237,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (con
 
 // syncContainer brings one container of pod to where it should be. It
 // returns why the container is waiting, if it is, and when to look again.
-func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime, sb sandboxRecord, c *api.Container, now time.Time) (*api.ContainerStateWaiting, time.Duration) {
+func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime, sb sandboxRecord, c *api.Container, dirs map[string]string, now time.Time) (*api.ContainerStateWaiting, time.Duration) {
 	key := controller.RequestFor(pod)
 	hash := ContainerHash(c)
 	attempts := rec.attempts(sb.id, c.Name)
@@ -314,10 +323,20 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 		}
 	}
 
+	env, err := a.resolveEnv(pod, c)
+	if err != nil {
+		return configWaiting(err), configRetry
+	}
+	mnts, err := mounts(pod, c, dirs)
+	if err != nil {
+		return configWaiting(err), configRetry
+	}
 	if err := a.ensureImage(ctx, pod, c); err != nil {
 		return a.startFailed(pod, c, skey, now, err)
 	}
-	started, err := runtime.StartContainer(ctx, a.rt, sb.id, a.containerConfig(pod, c, next, hash), runtime.PullIfNotPresent)
+	cfg := a.containerConfig(pod, c, next, hash)
+	cfg.Env, cfg.Mounts = env, mnts
+	started, err := runtime.StartContainer(ctx, a.rt, sb.id, cfg, runtime.PullIfNotPresent)
 	if err != nil {
 		return a.startFailed(pod, c, skey, now, err)
 	}
@@ -361,6 +380,21 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 		}
 	}
 	return nil, 0
+}
+
+// configRetry is how soon a container held by a configuration error is
+// looked at again, besides when the ConfigMap or Secret changes.
+const configRetry = 10 * time.Second
+
+// configWaiting turns an error in a container's configuration into its
+// waiting state.
+func configWaiting(err error) *api.ContainerStateWaiting {
+	reason := reasonContainerCreating
+	var ce *configError
+	if errors.As(err, &ce) {
+		reason = reasonConfigError
+	}
+	return &api.ContainerStateWaiting{Reason: reason, Message: err.Error()}
 }
 
 // probed reports whether a running container has started (its startup
@@ -481,6 +515,11 @@ func (a *Agent) tearDownRuntime(ctx context.Context, rec *podRuntime, grace time
 }
 
 func (a *Agent) finishTeardown(rec *podRuntime, pod *api.Pod) {
+	if a.hasStateDir() {
+		if err := a.removePodDir(rec.uid); err != nil {
+			a.log.Warn("could not remove the pod's volumes", zap.Stringer("pod", rec.key), zap.Error(err))
+		}
+	}
 	a.forgetSamples(rec)
 	for _, c := range rec.containers {
 		a.prober.forget(c.id)
@@ -556,9 +595,6 @@ func (a *Agent) containerConfig(pod *api.Pod, c *api.Container, attempt uint32, 
 			runtime.LabelContainerHash: hash,
 			LabelPodGracePeriod:        strconv.FormatInt(int64(podGrace(pod)/time.Second), 10),
 		},
-	}
-	for _, e := range c.Env {
-		cfg.Env = append(cfg.Env, e.Name+"="+e.Value)
 	}
 	if q, ok := c.Resources.Requests[api.ResourceCPU]; ok {
 		cfg.Resources.CPURequestMilli = q.MilliValue()

@@ -2,7 +2,10 @@ package nodeagent
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	goruntime "runtime"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -43,6 +46,10 @@ type Config struct {
 	RelistPeriod time.Duration
 	// HeartbeatPeriod is how often each agent reports its Node.
 	HeartbeatPeriod time.Duration
+	// StateDir holds the Pods' volumes (ConfigMap, Secret and emptyDir
+	// files). When empty, a temporary directory is made on first need and
+	// removed when Run returns.
+	StateDir string
 }
 
 func (c *Config) setDefaults() {
@@ -82,12 +89,56 @@ type Manager struct {
 	cfg    Config
 	agents map[string]*Agent
 	writer *statusWriter
+
+	// stateMu guards stateDir and tempState.
+	stateMu   sync.Mutex
+	stateDir  string
+	tempState bool
+}
+
+// dir returns the state directory, making a temporary one on first need.
+func (m *Manager) dir() string {
+	m.stateMu.Lock()
+	defer m.stateMu.Unlock()
+	if m.stateDir == "" {
+		d, err := os.MkdirTemp("", "baton-state-")
+		if err != nil {
+			d = filepath.Join(os.TempDir(), "baton-state")
+		}
+		m.stateDir, m.tempState = d, true
+	}
+	return m.stateDir
+}
+
+func (m *Manager) hasDir() bool {
+	m.stateMu.Lock()
+	defer m.stateMu.Unlock()
+	return m.stateDir != ""
+}
+
+// removeTempState removes a temporary state directory, unmounting what
+// the Pods' volumes mounted in it.
+func (m *Manager) removeTempState() {
+	m.stateMu.Lock()
+	dir, temp := m.stateDir, m.tempState
+	m.stateMu.Unlock()
+	if !temp {
+		return
+	}
+	pods, _ := filepath.Glob(filepath.Join(dir, "pods", "*"))
+	for _, p := range pods {
+		for _, a := range m.agents {
+			_ = a.removePodDir(filepath.Base(p))
+			break
+		}
+	}
+	_ = os.RemoveAll(dir)
 }
 
 // NewManager returns a manager for nodes.
 func NewManager(cfg Config, nodes []Node) *Manager {
 	cfg.setDefaults()
-	m := &Manager{cfg: cfg, agents: map[string]*Agent{}, writer: newStatusWriter(cfg.Store, cfg.Log.Named("status"))}
+	m := &Manager{cfg: cfg, agents: map[string]*Agent{}, writer: newStatusWriter(cfg.Store, cfg.Log.Named("status")), stateDir: cfg.StateDir}
 	for _, n := range nodes {
 		if n.HostIP == "" {
 			n.HostIP = "127.0.0.1"
@@ -107,6 +158,7 @@ func NewManager(cfg Config, nodes []Node) *Manager {
 			statuses:      map[string]*api.PodStatus{},
 			startFailures: map[string]startFailure{},
 			cpuSamples:    map[string]cpuSample{},
+			manager:       m,
 		}
 		if cfg.Events != nil {
 			a.events = cfg.Events.For("node-agent", n.Name)
@@ -122,6 +174,10 @@ func NewManager(cfg Config, nodes []Node) *Manager {
 func (m *Manager) Run(ctx context.Context) error {
 	snap, cancel := m.cfg.Store.Subscribe(func(ch store.Change) bool { return ch.Kind() == api.KindPod }, m.route)
 	defer cancel()
+	_, cancelConfig := m.cfg.Store.Subscribe(func(ch store.Change) bool {
+		return ch.Kind() == api.KindConfigMap || ch.Kind() == api.KindSecret
+	}, m.routeConfig)
+	defer cancelConfig()
 	snap.Each(api.KindPod, "", func(obj api.Object) bool {
 		if a := m.agents[obj.(*api.Pod).Spec.NodeName]; a != nil {
 			a.ctrl.Enqueue(controller.RequestFor(obj))
@@ -142,6 +198,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Agents are done: write what they left, then stop the writer.
 	stopWriter()
 	<-writerDone
+	m.removeTempState()
 	return err
 }
 
@@ -158,6 +215,23 @@ func (m *Manager) route(ch store.Change) {
 			a.ctrl.Enqueue(req)
 		}
 	}
+}
+
+// routeConfig hands a ConfigMap or Secret change to the agents of the Pods
+// that use it, so their files follow and waiting containers start. It
+// runs under the store's write lock; configuration changes are rare enough
+// for a scan of the namespace's Pods.
+func (m *Manager) routeConfig(ch store.Change) {
+	meta := ch.Object.GetObjectMeta()
+	m.cfg.Store.View(func(tx store.ReadTx) {
+		tx.Each(api.KindPod, meta.Namespace, func(obj api.Object) bool {
+			pod := obj.(*api.Pod)
+			if a := m.agents[pod.Spec.NodeName]; a != nil && pod.Spec.References(ch.Kind(), meta.Name) {
+				a.ctrl.Enqueue(controller.RequestFor(pod))
+			}
+			return true
+		})
+	})
 }
 
 // statusOnly reports whether a change only rewrote a Pod's status, which

@@ -1,0 +1,260 @@
+package api
+
+import (
+	"fmt"
+	"slices"
+)
+
+// ConfigMap holds configuration for Pods: key-value pairs consumed as
+// environment variables or as files in a volume.
+type ConfigMap struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata,omitempty"`
+	// Data holds UTF-8 values.
+	Data map[string]string `json:"data,omitempty"`
+	// BinaryData holds binary values (base64 in YAML and JSON).
+	BinaryData map[string][]byte `json:"binaryData,omitempty"`
+	// Immutable, when true, forbids changing Data and BinaryData.
+	Immutable *bool `json:"immutable,omitempty"`
+}
+
+// ObjectKind returns "ConfigMap".
+func (*ConfigMap) ObjectKind() string { return KindConfigMap }
+
+// Secret holds sensitive data for Pods, consumed like a ConfigMap. Baton
+// never writes a Secret's values to logs, events, errors or metric labels,
+// and encrypts them whenever it writes them to disk. Its String, GoString
+// and Format methods print the keys and never the values.
+type Secret struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata,omitempty"`
+	// Data holds the values (base64 in YAML and JSON).
+	Data map[string][]byte `json:"data,omitempty"`
+	// StringData is a write-only convenience: its entries are merged into
+	// Data on write and it is never stored or returned.
+	StringData map[string]string `json:"stringData,omitempty"`
+	// Type is Opaque (the default).
+	Type SecretType `json:"type,omitempty"`
+	// Immutable, when true, forbids changing Data.
+	Immutable *bool `json:"immutable,omitempty"`
+}
+
+// ObjectKind returns "Secret".
+func (*Secret) ObjectKind() string { return KindSecret }
+
+// SecretType says how a Secret's data is to be read. Baton supports
+// Opaque.
+type SecretType string
+
+// SecretTypeOpaque is arbitrary user data.
+const SecretTypeOpaque SecretType = "Opaque"
+
+// String describes a Secret without its values.
+func (s Secret) String() string {
+	keys := make([]string, 0, len(s.Data)+len(s.StringData))
+	for k := range s.Data {
+		keys = append(keys, k)
+	}
+	for k := range s.StringData {
+		if _, dup := s.Data[k]; !dup {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return fmt.Sprintf("Secret %s (keys %v; values redacted)", s.Key(), keys)
+}
+
+// GoString is String, so that %#v cannot print the values either.
+func (s Secret) GoString() string { return s.String() }
+
+// Format prints String for every verb, so that no formatting of a Secret,
+// or of a pointer to one, reveals its values.
+func (s Secret) Format(f fmt.State, verb rune) { _, _ = fmt.Fprint(f, s.String()) }
+
+// MergeStringData folds StringData into Data, as Kubernetes does on write,
+// and clears it.
+func (s *Secret) MergeStringData() {
+	if len(s.StringData) == 0 {
+		s.StringData = nil
+		return
+	}
+	if s.Data == nil {
+		s.Data = make(map[string][]byte, len(s.StringData))
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
+}
+
+// LocalObjectReference names an object in the same namespace.
+type LocalObjectReference struct {
+	Name string `json:"name,omitempty"`
+}
+
+// EnvVarSource takes an environment variable's value from elsewhere.
+type EnvVarSource struct {
+	ConfigMapKeyRef *ConfigMapKeySelector `json:"configMapKeyRef,omitempty"`
+	SecretKeyRef    *SecretKeySelector    `json:"secretKeyRef,omitempty"`
+}
+
+// ConfigMapKeySelector picks one key of a ConfigMap.
+type ConfigMapKeySelector struct {
+	LocalObjectReference `json:",inline"`
+	Key                  string `json:"key"`
+	// Optional lets the container start when the ConfigMap or key is
+	// missing; the variable is then unset.
+	Optional *bool `json:"optional,omitempty"`
+}
+
+// SecretKeySelector picks one key of a Secret.
+type SecretKeySelector struct {
+	LocalObjectReference `json:",inline"`
+	Key                  string `json:"key"`
+	Optional             *bool  `json:"optional,omitempty"`
+}
+
+// EnvFromSource sets a variable for every key of a ConfigMap or Secret.
+type EnvFromSource struct {
+	// Prefix is prepended to every variable name.
+	Prefix       string              `json:"prefix,omitempty"`
+	ConfigMapRef *ConfigMapEnvSource `json:"configMapRef,omitempty"`
+	SecretRef    *SecretEnvSource    `json:"secretRef,omitempty"`
+}
+
+// ConfigMapEnvSource names the ConfigMap of an envFrom.
+type ConfigMapEnvSource struct {
+	LocalObjectReference `json:",inline"`
+	Optional             *bool `json:"optional,omitempty"`
+}
+
+// SecretEnvSource names the Secret of an envFrom.
+type SecretEnvSource struct {
+	LocalObjectReference `json:",inline"`
+	Optional             *bool `json:"optional,omitempty"`
+}
+
+// Volume is a directory the Pod's containers can mount. Exactly one
+// source is set.
+type Volume struct {
+	// Name is a DNS-1123 label, unique within the Pod.
+	Name         string `json:"name"`
+	VolumeSource `json:",inline"`
+}
+
+// VolumeSource is where a volume's files come from.
+type VolumeSource struct {
+	ConfigMap *ConfigMapVolumeSource `json:"configMap,omitempty"`
+	Secret    *SecretVolumeSource    `json:"secret,omitempty"`
+	EmptyDir  *EmptyDirVolumeSource  `json:"emptyDir,omitempty"`
+	HostPath  *HostPathVolumeSource  `json:"hostPath,omitempty"`
+}
+
+// ConfigMapVolumeSource projects a ConfigMap's keys as files.
+type ConfigMapVolumeSource struct {
+	LocalObjectReference `json:",inline"`
+	// Items, when set, projects only these keys, at these paths.
+	Items []KeyToPath `json:"items,omitempty"`
+	// DefaultMode is the files' permission bits; the default is 0644.
+	DefaultMode *int32 `json:"defaultMode,omitempty"`
+	Optional    *bool  `json:"optional,omitempty"`
+}
+
+// SecretVolumeSource projects a Secret's keys as files.
+type SecretVolumeSource struct {
+	SecretName string      `json:"secretName,omitempty"`
+	Items      []KeyToPath `json:"items,omitempty"`
+	// DefaultMode is the files' permission bits; the default is 0644,
+	// as in Kubernetes, though 0400 is usually wiser.
+	DefaultMode *int32 `json:"defaultMode,omitempty"`
+	Optional    *bool  `json:"optional,omitempty"`
+}
+
+// KeyToPath projects one key to a relative path.
+type KeyToPath struct {
+	Key  string `json:"key"`
+	Path string `json:"path"`
+	Mode *int32 `json:"mode,omitempty"`
+}
+
+// EmptyDirVolumeSource is a scratch directory that lives as long as the
+// Pod.
+type EmptyDirVolumeSource struct {
+	// Medium is "" (the node's disk) or Memory (tmpfs).
+	Medium    StorageMedium `json:"medium,omitempty"`
+	SizeLimit *Quantity     `json:"sizeLimit,omitempty"`
+}
+
+// StorageMedium is where an emptyDir lives.
+type StorageMedium string
+
+// StorageMediumMemory is tmpfs.
+const StorageMediumMemory StorageMedium = "Memory"
+
+// HostPathVolumeSource mounts a directory or file of the host: for edge
+// devices, where a workload needs a device or a host directory.
+type HostPathVolumeSource struct {
+	Path string        `json:"path"`
+	Type *HostPathType `json:"type,omitempty"`
+}
+
+// HostPathType checks what a hostPath is before it is mounted.
+type HostPathType string
+
+// Host path types, as in Kubernetes.
+const (
+	HostPathUnset             HostPathType = ""
+	HostPathDirectoryOrCreate HostPathType = "DirectoryOrCreate"
+	HostPathDirectory         HostPathType = "Directory"
+	HostPathFileOrCreate      HostPathType = "FileOrCreate"
+	HostPathFile              HostPathType = "File"
+)
+
+// VolumeMount mounts a volume into a container.
+type VolumeMount struct {
+	// Name is the volume's.
+	Name string `json:"name"`
+	// MountPath is the absolute path in the container.
+	MountPath string `json:"mountPath"`
+	ReadOnly  bool   `json:"readOnly,omitempty"`
+	// SubPath mounts one path inside the volume instead of its root. A
+	// subPath mount does not see updates of a ConfigMap or Secret, as in
+	// Kubernetes.
+	SubPath string `json:"subPath,omitempty"`
+}
+
+// Default modes of projected files.
+const (
+	DefaultConfigMapMode int32 = 0o644
+	DefaultSecretMode    int32 = 0o644
+)
+
+// References reports whether the spec uses the ConfigMap or Secret (kind
+// KindConfigMap or KindSecret) called name, in a volume, an env valueFrom
+// or an envFrom.
+func (s *PodSpec) References(kind, name string) bool {
+	for _, v := range s.Volumes {
+		if (kind == KindConfigMap && v.ConfigMap != nil && v.ConfigMap.Name == name) ||
+			(kind == KindSecret && v.Secret != nil && v.Secret.SecretName == name) {
+			return true
+		}
+	}
+	for _, c := range s.Containers {
+		for _, e := range c.EnvFrom {
+			if (kind == KindConfigMap && e.ConfigMapRef != nil && e.ConfigMapRef.Name == name) ||
+				(kind == KindSecret && e.SecretRef != nil && e.SecretRef.Name == name) {
+				return true
+			}
+		}
+		for _, e := range c.Env {
+			if e.ValueFrom == nil {
+				continue
+			}
+			if (kind == KindConfigMap && e.ValueFrom.ConfigMapKeyRef != nil && e.ValueFrom.ConfigMapKeyRef.Name == name) ||
+				(kind == KindSecret && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == name) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,81 @@
+package deployment
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"maps"
+	"slices"
+
+	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/internal/store"
+)
+
+// syncConfigHash keeps a Deployment that opted in with
+// baton.dev/restart-on-config-change rolling out whenever a ConfigMap or
+// Secret its Pods use changes: it records a hash of their data on the Pod
+// template, so that a change of the data is a change of the template. It
+// reports whether it wrote the Deployment.
+func (r *Reconciler) syncConfigHash(d *api.Deployment) (bool, error) {
+	if d.Annotations[api.AnnotationRestartOnConfigChange] != "true" {
+		return false, nil
+	}
+	var hash string
+	r.Store.View(func(tx store.ReadTx) { hash = configHash(tx, d) })
+	if d.Spec.Template.Annotations[api.AnnotationConfigHash] == hash {
+		return false, nil
+	}
+	next := *d
+	next.Spec.Template = *d.Spec.Template.DeepCopy()
+	if next.Spec.Template.Annotations == nil {
+		next.Spec.Template.Annotations = map[string]string{}
+	}
+	next.Spec.Template.Annotations[api.AnnotationConfigHash] = hash
+	next.Generation++
+	err := r.Store.Update(func(tx store.Tx) error { return tx.Update(&next) })
+	if errors.Is(err, api.ErrConflict) || store.IsNotFound(err) {
+		return true, nil // changed under us; that change brings it back
+	}
+	if err == nil {
+		r.Events.Normal(d, "ConfigChanged", "A ConfigMap or Secret used by the Pods changed; rolling out")
+	}
+	return err == nil, err
+}
+
+// configHash hashes the data of every ConfigMap and Secret d's template
+// uses (missing ones count as empty). The hash reveals nothing of the
+// values.
+func configHash(tx store.ReadTx, d *api.Deployment) string {
+	h := sha256.New()
+	write := func(parts ...string) {
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+	}
+	spec := &d.Spec.Template.Spec
+	for _, kind := range []string{api.KindConfigMap, api.KindSecret} {
+		tx.Each(kind, d.Namespace, func(obj api.Object) bool {
+			name := obj.GetObjectMeta().Name
+			if !spec.References(kind, name) {
+				return true
+			}
+			write(kind, name)
+			switch o := obj.(type) {
+			case *api.ConfigMap:
+				for _, k := range slices.Sorted(maps.Keys(o.Data)) {
+					write(k, o.Data[k])
+				}
+				for _, k := range slices.Sorted(maps.Keys(o.BinaryData)) {
+					write(k, string(o.BinaryData[k]))
+				}
+			case *api.Secret:
+				for _, k := range slices.Sorted(maps.Keys(o.Data)) {
+					write(k, string(o.Data[k]))
+				}
+			}
+			return true
+		})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,284 @@
+package nodeagent
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/internal/atomicdir"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/runtime"
+)
+
+// tmpfsMagic is the f_type statfs reports for tmpfs.
+const tmpfsMagic = 0x01021994
+
+// configError is a problem with a Pod's configuration that stops a
+// container from starting until someone fixes it, reported as
+// CreateContainerConfigError. Its message names objects and keys, never
+// values.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+func configErrorf(format string, args ...any) error {
+	return &configError{msg: fmt.Sprintf(format, args...)}
+}
+
+// reasonConfigError is the waiting reason of a container whose
+// configuration cannot be built.
+const reasonConfigError = "CreateContainerConfigError"
+
+func (a *Agent) stateDir() string  { return a.manager.dir() }
+func (a *Agent) hasStateDir() bool { return a.manager.hasDir() }
+
+// podDir is where a Pod's volumes live on the node.
+func (a *Agent) podDir(uid string) string {
+	return filepath.Join(a.stateDir(), "pods", uid)
+}
+
+// setupVolumes makes every volume of pod ready on the node and returns the
+// host directory of each, by volume name. ConfigMap and Secret volumes are
+// written atomically (and rewritten when their source changed); Secret
+// and Memory emptyDir volumes live on tmpfs, so Secret values never touch
+// the node's disk.
+func (a *Agent) setupVolumes(pod *api.Pod) (map[string]string, error) {
+	if len(pod.Spec.Volumes) == 0 {
+		return nil, nil
+	}
+	dirs := map[string]string{}
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		dir := filepath.Join(a.podDir(pod.UID), "volumes", v.Name)
+		switch {
+		case v.ConfigMap != nil:
+			files, err := a.configMapFiles(pod.Namespace, v.ConfigMap)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := atomicdir.Write(dir, files); err != nil {
+				return nil, fmt.Errorf("write configMap volume %s: %w", v.Name, err)
+			}
+		case v.Secret != nil:
+			if err := ensureTmpfs(dir); err != nil {
+				return nil, configErrorf("secret volume %s: cannot keep Secret files off the disk: mounting tmpfs failed (%v); Baton needs root (CAP_SYS_ADMIN) for secret volumes", v.Name, err)
+			}
+			files, err := a.secretFiles(pod.Namespace, v.Secret)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := atomicdir.Write(dir, files); err != nil {
+				return nil, fmt.Errorf("write secret volume %s: %w", v.Name, err)
+			}
+		case v.EmptyDir != nil:
+			if v.EmptyDir.Medium == api.StorageMediumMemory {
+				if err := ensureTmpfs(dir); err != nil {
+					return nil, configErrorf("emptyDir volume %s: mounting tmpfs failed (%v); Baton needs root for medium Memory", v.Name, err)
+				}
+			} else if err := os.MkdirAll(dir, 0o777); err != nil {
+				return nil, err
+			}
+		case v.HostPath != nil:
+			if err := checkHostPath(v.HostPath); err != nil {
+				return nil, configErrorf("hostPath volume %s: %v", v.Name, err)
+			}
+			dir = v.HostPath.Path
+		}
+		dirs[v.Name] = dir
+	}
+	return dirs, nil
+}
+
+// mounts returns a container's mounts of its Pod's volumes. ConfigMap and
+// Secret volumes are always read-only. A subPath is resolved inside the
+// volume and may not leave it through a link.
+func mounts(pod *api.Pod, c *api.Container, dirs map[string]string) ([]runtime.Mount, error) {
+	var out []runtime.Mount
+	for _, m := range c.VolumeMounts {
+		dir, ok := dirs[m.Name]
+		if !ok {
+			return nil, configErrorf("volume mount %s: no volume named %q", m.MountPath, m.Name)
+		}
+		v := volumeNamed(pod, m.Name)
+		projected := v != nil && (v.ConfigMap != nil || v.Secret != nil)
+		host := dir
+		if m.SubPath != "" {
+			var err error
+			if projected {
+				host, err = atomicdir.Resolve(dir, m.SubPath)
+			} else {
+				host, err = resolveInside(dir, m.SubPath)
+			}
+			if err != nil {
+				return nil, configErrorf("volume mount %s: subPath %q: %v", m.MountPath, m.SubPath, err)
+			}
+		}
+		out = append(out, runtime.Mount{HostPath: host, ContainerPath: m.MountPath, ReadOnly: m.ReadOnly || projected})
+	}
+	return out, nil
+}
+
+func volumeNamed(pod *api.Pod, name string) *api.Volume {
+	for i := range pod.Spec.Volumes {
+		if pod.Spec.Volumes[i].Name == name {
+			return &pod.Spec.Volumes[i]
+		}
+	}
+	return nil
+}
+
+// resolveInside resolves p within dir, creating it as a directory if it
+// does not exist, and refuses a result outside dir.
+func resolveInside(dir, p string) (string, error) {
+	full := filepath.Join(dir, filepath.FromSlash(p))
+	if _, err := os.Lstat(full); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(full, 0o777); err != nil {
+			return "", err
+		}
+	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	resolved, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		return "", err
+	}
+	if resolved != root && !strings.HasPrefix(resolved, root+string(filepath.Separator)) {
+		return "", fmt.Errorf("it leaves the volume")
+	}
+	return resolved, nil
+}
+
+func checkHostPath(h *api.HostPathVolumeSource) error {
+	info, err := os.Stat(h.Path)
+	kind := api.HostPathUnset
+	if h.Type != nil {
+		kind = *h.Type
+	}
+	switch kind {
+	case api.HostPathDirectoryOrCreate:
+		if errors.Is(err, fs.ErrNotExist) {
+			return os.MkdirAll(h.Path, 0o755)
+		}
+	case api.HostPathFileOrCreate:
+		if errors.Is(err, fs.ErrNotExist) {
+			f, err := os.OpenFile(h.Path, os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+	case api.HostPathDirectory:
+		if err != nil || !info.IsDir() {
+			return fmt.Errorf("%s is not a directory", h.Path)
+		}
+	case api.HostPathFile:
+		if err != nil || !info.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", h.Path)
+		}
+	}
+	return nil
+}
+
+// configMapFiles reads the files a ConfigMap volume projects.
+func (a *Agent) configMapFiles(namespace string, src *api.ConfigMapVolumeSource) (map[string]atomicdir.File, error) {
+	var cm *api.ConfigMap
+	var err error
+	a.store.View(func(tx store.ReadTx) { cm, err = store.Get[*api.ConfigMap](tx, namespace, src.Name) })
+	if err != nil {
+		if optional(src.Optional) {
+			return map[string]atomicdir.File{}, nil
+		}
+		return nil, configErrorf("configmap %q not found", src.Name)
+	}
+	data := map[string][]byte{}
+	for k, v := range cm.Data {
+		data[k] = []byte(v)
+	}
+	for k, v := range cm.BinaryData {
+		data[k] = v
+	}
+	return project(data, src.Items, mode(src.DefaultMode, api.DefaultConfigMapMode), "configmap", src.Name, optional(src.Optional))
+}
+
+// secretFiles reads the files a Secret volume projects.
+func (a *Agent) secretFiles(namespace string, src *api.SecretVolumeSource) (map[string]atomicdir.File, error) {
+	var sec *api.Secret
+	var err error
+	a.store.View(func(tx store.ReadTx) { sec, err = store.Get[*api.Secret](tx, namespace, src.SecretName) })
+	if err != nil {
+		if optional(src.Optional) {
+			return map[string]atomicdir.File{}, nil
+		}
+		return nil, configErrorf("secret %q not found", src.SecretName)
+	}
+	return project(sec.Data, src.Items, mode(src.DefaultMode, api.DefaultSecretMode), "secret", src.SecretName, optional(src.Optional))
+}
+
+// project maps data to files: every key at its own name, or only items at
+// their paths.
+func project(data map[string][]byte, items []api.KeyToPath, defaultMode fs.FileMode, kind, name string, opt bool) (map[string]atomicdir.File, error) {
+	files := map[string]atomicdir.File{}
+	if len(items) == 0 {
+		for k, v := range data {
+			files[k] = atomicdir.File{Data: v, Mode: defaultMode}
+		}
+		return files, nil
+	}
+	for _, it := range items {
+		v, ok := data[it.Key]
+		if !ok {
+			if opt {
+				continue
+			}
+			return nil, configErrorf("couldn't find key %s in %s %q", it.Key, kind, name)
+		}
+		files[it.Path] = atomicdir.File{Data: v, Mode: mode(it.Mode, int32(defaultMode))}
+	}
+	return files, nil
+}
+
+func mode(m *int32, def int32) fs.FileMode {
+	if m != nil {
+		return fs.FileMode(*m)
+	}
+	return fs.FileMode(def)
+}
+
+func optional(p *bool) bool { return p != nil && *p }
+
+// ensureTmpfs mounts a small tmpfs at dir unless one is there already.
+func ensureTmpfs(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err == nil && st.Type == tmpfsMagic {
+		return nil
+	}
+	return syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "mode=0755,size=64m")
+}
+
+// removePodDir unmounts the tmpfs volumes of a Pod and removes its
+// directory.
+func (a *Agent) removePodDir(uid string) error {
+	dir := a.podDir(uid)
+	vols, _ := filepath.Glob(filepath.Join(dir, "volumes", "*"))
+	sort.Strings(vols)
+	for _, v := range vols {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(v, &st); err == nil && st.Type == tmpfsMagic {
+			if err := syscall.Unmount(v, syscall.MNT_DETACH); err != nil {
+				return fmt.Errorf("unmount %s: %w", v, err)
+			}
+		}
+	}
+	return os.RemoveAll(dir)
+}
