@@ -96,7 +96,8 @@ func TestAutoscalerScalesUpUnderLoadAndDownAfterTheWindow(t *testing.T) {
 					return ev.Object
 				}
 			case <-ctx.Done():
-				t.Fatalf("no sync measured %d%%", want)
+				n, _ := o.Nodes().Get(context.Background(), "local")
+				t.Fatalf("no sync measured %d%%; node %+v", want, n.Status.Conditions)
 			}
 		}
 	}

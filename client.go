@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/internal/controller/serviceip"
 	"github.com/batonhq/baton/internal/deletion"
 	"github.com/batonhq/baton/internal/store"
 )
@@ -242,6 +243,9 @@ func (o *Orchestrator) create(tx store.Tx, obj api.Object, clientNamespace strin
 		return fmt.Errorf("create %s %q: namespace %q is being deleted: %w",
 			strings.ToLower(obj.ObjectKind()), meta.Name, meta.Namespace, ErrFailedPrecondition)
 	}
+	if err := o.allocate(tx, obj); err != nil {
+		return err
+	}
 	return tx.Create(obj)
 }
 
@@ -264,7 +268,20 @@ func (o *Orchestrator) update(tx store.Tx, obj api.Object, clientNamespace strin
 		return err
 	}
 	keepServerFields(old, obj)
+	if err := o.allocate(tx, obj); err != nil {
+		return err
+	}
 	return tx.Update(obj)
+}
+
+// allocate gives a Service its cluster IP and node ports in the same
+// transaction that stores it, so Create returns them.
+func (o *Orchestrator) allocate(tx store.Tx, obj api.Object) error {
+	svc, ok := obj.(*api.Service)
+	if !ok || o.svc == nil {
+		return nil
+	}
+	return serviceip.NewAllocator(tx, o.svc.cidr).Allocate(svc).Err(api.KindService, svc.Name)
 }
 
 // apply creates obj or, if it exists, updates it unconditionally.
@@ -389,6 +406,19 @@ func keepServerFields(old, obj api.Object) {
 		o.Status = prev.Status
 	case *api.Service:
 		prev := old.(*api.Service)
+		// What Baton allocated stays unless the update names other values.
+		if o.Spec.ClusterIP == "" {
+			o.Spec.ClusterIP = prev.Spec.ClusterIP
+		}
+		for i := range o.Spec.Ports {
+			if o.Spec.Ports[i].NodePort == 0 {
+				for _, pp := range prev.Spec.Ports {
+					if pp.Port == o.Spec.Ports[i].Port && pp.Protocol == o.Spec.Ports[i].Protocol {
+						o.Spec.Ports[i].NodePort = pp.NodePort
+					}
+				}
+			}
+		}
 		specChanged = !reflect.DeepEqual(o.Spec, prev.Spec)
 		o.Status = prev.Status
 	case *api.Namespace:

@@ -356,4 +356,3 @@ func TestConfigBadInput(t *testing.T) {
 		t.Error(err)
 	}
 }
-

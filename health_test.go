@@ -372,4 +372,3 @@ func waitForNodeChange(t *testing.T, nodes <-chan baton.WatchEvent[*baton.Node])
 		t.Fatal("no node change")
 	}
 }
-

@@ -29,6 +29,7 @@ type config struct {
 	nodeGrace      time.Duration
 	keys           encryption.KeySource
 	stateDir       string
+	services       serviceConfig
 }
 
 // NodeConfig describes a Node: a runtime plus the capacity and labels the

@@ -48,6 +48,7 @@ type Orchestrator struct {
 	cfg      config
 	recorder *events.Recorder
 	running  atomic.Bool
+	svc      *serviceState
 }
 
 // New returns an Orchestrator with the "default" namespace and its Nodes
@@ -69,7 +70,9 @@ func New(opts ...Option) (*Orchestrator, error) {
 	case len(cfg.nodes) == 0:
 		rt := cfg.runtime
 		if rt == nil {
-			rt = fake.New(fake.WithClock(cfg.clock))
+			// Loopback Pod IPs, so that Services and probes of the default
+			// fake runtime reach in-process servers and nothing else.
+			rt = fake.New(fake.WithClock(cfg.clock), fake.WithPodCIDR(fake.LoopbackPodCIDR))
 		}
 		cfg.nodes = []NodeConfig{{Name: DefaultNodeName, Runtime: rt}}
 	}
@@ -97,6 +100,9 @@ func New(opts ...Option) (*Orchestrator, error) {
 		recorder: events.New(s, cfg.clock, cfg.log, events.Options{}),
 	}
 	if err := o.bootstrap(); err != nil {
+		return nil, err
+	}
+	if o.svc, err = newServiceState(o); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -294,7 +300,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		o.recorder.Run(recCtx)
 	}()
 	g, gctx := errgroup.WithContext(ctx)
-	for _, run := range []func(context.Context) error{nsCtrl.Run, podGCCtrl.Run, rsGCCtrl.Run, depCtrl.Run, rsCtrl.Run, schedCtrl.Run, hpaCtrl.Run, nodeCtrl.Run, agents.Run} {
+	for _, run := range []func(context.Context) error{nsCtrl.Run, podGCCtrl.Run, rsGCCtrl.Run, depCtrl.Run, rsCtrl.Run, schedCtrl.Run, hpaCtrl.Run, nodeCtrl.Run, agents.Run, o.runServices} {
 		g.Go(func() error { return run(gctx) })
 	}
 	err := g.Wait()

@@ -34,6 +34,11 @@ func ValidateUpdate(oldObj, newObj Object) FieldErrors {
 		validateSelectorUpdate(o.Spec.Selector, newObj.(*Deployment).Spec.Selector, "spec.selector", &errs)
 	case *ReplicaSet:
 		validateSelectorUpdate(o.Spec.Selector, newObj.(*ReplicaSet).Spec.Selector, "spec.selector", &errs)
+	case *Service:
+		n := newObj.(*Service)
+		if o.Spec.ClusterIP != "" && n.Spec.ClusterIP != "" && o.Spec.ClusterIP != n.Spec.ClusterIP {
+			errs.Add("spec.clusterIP", "cannot be changed from %s to %s; delete and create the Service again", quote(o.Spec.ClusterIP), quote(n.Spec.ClusterIP))
+		}
 	case *ConfigMap:
 		n := newObj.(*ConfigMap)
 		validateImmutableUpdate(o.Immutable, n.Immutable, reflect.DeepEqual(o.Data, n.Data) && reflect.DeepEqual(o.BinaryData, n.BinaryData), &errs)

@@ -53,6 +53,12 @@ type Behavior struct {
 	// without the fake's lock held, so it may block or call the Runtime.
 	Exec func(cmd []string, stdout, stderr io.Writer) int
 
+	// Serve, when set, makes the container run these real network servers
+	// on its sandbox IP while it runs; see Server and serve.go for the
+	// lifecycle. The sandbox IP must be a loopback address
+	// (WithPodCIDR(LoopbackPodCIDR)).
+	Serve []Server
+
 	// Usage, when set, answers ContainerStats: it receives the time the
 	// container has been running, on the clock. A zero Timestamp in its
 	// result is set to the clock's now. The default reports zero usage.

@@ -83,6 +83,8 @@ type containerExtra struct {
 	// state or logs; waiters (StopContainer, ContainerLogs with Follow)
 	// make it on demand.
 	changed chan struct{}
+	// serve runs the servers of Behavior.Serve while the container runs.
+	serve *serving
 }
 
 // more returns c.extra, making it if need be.
@@ -195,6 +197,10 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 			return fmt.Errorf("fake runtime: start container %s: %w", id, err)
 		}
 	}
+	if err := r.serveLocked(c, b.Serve); err != nil {
+		r.exitLocked(c, exitStartFailed, runtime.ReasonError, err.Error(), now)
+		return fmt.Errorf("fake runtime: start container %s: %w", id, err)
+	}
 	c.state = stateRunning
 	c.started = r.stamp(now)
 	r.running++
@@ -259,6 +265,7 @@ func (r *Runtime) exitLocked(c *container, code int32, reason, message string, n
 	if c.state == stateRunning {
 		r.running--
 	}
+	r.stopServingLocked(c)
 	if c.extra != nil && c.extra.exitTimer != nil {
 		c.extra.exitTimer.Stop()
 		c.extra.exitTimer = nil
@@ -293,7 +300,7 @@ func (r *Runtime) StopContainer(ctx context.Context, id string, grace time.Durat
 		r.mu.Unlock()
 		return nil
 	}
-	if !r.behaviorLocked(c).IgnoreSIGTERM {
+	if !r.behaviorLocked(c).IgnoreSIGTERM && !r.drainLocked(c) {
 		r.exitLocked(c, exitSIGTERM, runtime.ReasonError, "", now)
 		r.mu.Unlock()
 		return nil
@@ -456,6 +463,7 @@ func (c *container) configCopy() runtime.ContainerConfig {
 	cfg.Command = slices.Clone(cfg.Command)
 	cfg.Args = slices.Clone(cfg.Args)
 	cfg.Env = slices.Clone(cfg.Env)
+	cfg.Mounts = slices.Clone(cfg.Mounts)
 	return cfg
 }
 

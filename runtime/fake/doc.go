@@ -34,8 +34,9 @@
 //     containers use the image.
 //   - Networking. Sandbox IPs are bookkeeping from the pod CIDR (the network
 //     address and the gateway, the first host address, are never handed out,
-//     nor an IPv4 broadcast address); nothing listens or routes, and port
-//     mappings are stored, not forwarded.
+//     nor an IPv4 broadcast address); nothing routes, port mappings are
+//     stored, not forwarded, and nothing listens unless a Behavior's Serve
+//     runs real servers on a loopback sandbox IP (see serve.go).
 //   - Resources. Limits are stored, not enforced; a container is OOMKilled
 //     only when a Behavior or Kill says so.
 //   - Persistence. State lives as long as the Runtime value. To simulate a

@@ -5,21 +5,23 @@ import (
 	"slices"
 
 	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/discovery"
 	"github.com/batonhq/baton/internal/store"
 )
 
-// resolveEnv builds a container's environment, as kubelet does: first
-// every key of each envFrom source (with its prefix; keys that are not
+// resolveEnv builds a container's environment, as kubelet does: first the
+// service variables of the Pod's namespace, then every key of each envFrom
+// source (with its prefix; keys that are not
 // valid variable names are skipped), then env, whose entries win. A
 // missing ConfigMap, Secret or key that is not optional is a configError
 // naming it; values never appear in errors.
 func (a *Agent) resolveEnv(pod *api.Pod, c *api.Container) ([]string, error) {
-	if len(c.Env) == 0 && len(c.EnvFrom) == 0 {
-		return nil, nil
-	}
 	var out []string
 	var err error
 	a.store.View(func(tx store.ReadTx) {
+		// Kubernetes' service links: NAME_SERVICE_HOST and friends for the
+		// Services of the Pod's namespace, before the container's own.
+		out = discovery.EnvFor(store.List[*api.Service](tx, pod.Namespace), pod.Namespace)
 		for _, src := range c.EnvFrom {
 			var data map[string]string
 			if data, err = envSource(tx, pod.Namespace, src); err != nil {
