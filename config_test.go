@@ -175,7 +175,7 @@ func TestMissingConfigWaitsThenStarts(t *testing.T) {
 	if _, err := o.ConfigMaps("default").Create(ctx, &baton.ConfigMap{ObjectMeta: baton.ObjectMeta{Name: "app"}, Data: map[string]string{"level": "debug"}}); err != nil {
 		t.Fatal(err)
 	}
-	pods = waitPods(t, o, "default", "waiting on the secret", func(pods []*baton.Pod) bool {
+	waitPods(t, o, "default", "waiting on the secret", func(pods []*baton.Pod) bool {
 		w := pods[0].Status.ContainerStatuses[0].State.Waiting
 		return w != nil && strings.Contains(w.Message, `secret "db" not found`)
 	})

@@ -246,7 +246,6 @@ func TestCrashLoopBackoffSequenceAndReset(t *testing.T) {
 		})
 	}
 	waiting(1) // the first restart is immediate
-	var delays []time.Duration
 	for _, want := range []time.Duration{10, 20, 40, 80, 160, 300, 300} {
 		want *= time.Second
 		starts := rt.Starts("app")
@@ -256,7 +255,6 @@ func TestCrashLoopBackoffSequenceAndReset(t *testing.T) {
 		}
 		fc.Advance(time.Second)
 		waiting(int32(starts))
-		delays = append(delays, want)
 	}
 	// Now it runs 11 minutes before crashing: the back-off starts over, so
 	// the restart after that crash is immediate.
