@@ -325,8 +325,8 @@ func (o *Orchestrator) HorizontalPodAutoscalers(namespace string) *Client[*Horiz
 
 // Pods returns a client for the Pods in namespace ("" reads all
 // namespaces and creates in "default").
-func (o *Orchestrator) Pods(namespace string) *Client[*Pod] {
-	return &Client[*Pod]{o: o, namespace: namespace}
+func (o *Orchestrator) Pods(namespace string) *PodClient {
+	return &PodClient{Client[*Pod]{o: o, namespace: namespace}}
 }
 
 // Deployments returns a client for the Deployments in namespace.
