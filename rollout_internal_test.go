@@ -31,17 +31,28 @@ type invariantChecker struct {
 	revision   uint64
 	violations []string
 	checks     int
-	// versions records, per revision, which images had Pods.
+	// mixed says whether two images ever had Pods at one revision.
 	mixed bool
+	// ready is set once the snapshot is in; changes that come before wait
+	// in early.
+	ready bool
+	early []store.Change
 }
 
 func newChecker(t *testing.T, s *store.Store, app string, maxTotal, minAvail int, minReady time.Duration) (*invariantChecker, func()) {
 	c := &invariantChecker{t: t, app: app, maxTotal: maxTotal, minAvail: minAvail, minReady: minReady, pods: map[string]*api.Pod{}}
 	snap, cancel := s.Subscribe(func(ch store.Change) bool { return ch.Kind() == api.KindPod }, c.apply)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, p := range store.List[*api.Pod](snap, "") {
 		c.pods[p.Key()] = p
 	}
 	c.revision = snap.Revision()
+	c.ready = true
+	for _, ch := range c.early {
+		c.applyLocked(ch)
+	}
+	c.early = nil
 	return c, cancel
 }
 
@@ -50,6 +61,14 @@ func newChecker(t *testing.T, s *store.Store, app string, maxTotal, minAvail int
 func (c *invariantChecker) apply(ch store.Change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.ready {
+		c.early = append(c.early, ch)
+		return
+	}
+	c.applyLocked(ch)
+}
+
+func (c *invariantChecker) applyLocked(ch store.Change) {
 	if ch.Revision != c.revision {
 		c.checkLocked()
 		c.revision = ch.Revision
