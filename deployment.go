@@ -98,13 +98,31 @@ type DeploymentClient struct {
 	Client[*Deployment]
 }
 
-// Scale sets a Deployment's replicas, like "kubectl scale". It retries
-// internally on conflict, so it never fails because of a concurrent status
-// update.
+// Scale sets a Deployment's replicas, like "kubectl scale". It changes the
+// stored Deployment in one transaction, so it never fails with ErrConflict
+// because a controller wrote the Deployment meanwhile.
 func (c *DeploymentClient) Scale(ctx context.Context, name string, replicas int32) (*Deployment, error) {
 	if replicas < 0 {
 		return nil, &ValidationError{Kind: api.KindDeployment, Name: name,
 			Fields: []FieldError{{Path: "spec.replicas", Detail: fmt.Sprintf("must be greater than or equal to 0, got %d", replicas)}}}
+	}
+	return c.changeSpec(ctx, name, func(spec *DeploymentSpec) bool {
+		if spec.Replicas != nil && *spec.Replicas == replicas {
+			return false
+		}
+		spec.Replicas = &replicas
+		return true
+	})
+}
+
+// changeSpec applies change to the stored Deployment's spec in one
+// transaction, so it never conflicts with the controllers' writes, and
+// returns the Deployment as stored. change reports whether it changed
+// anything; it works on a copy of the spec's top level, so it must replace,
+// not modify, what it changes.
+func (c *DeploymentClient) changeSpec(ctx context.Context, name string, change func(*DeploymentSpec) bool) (*Deployment, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	var out *Deployment
 	err := c.o.store.Update(func(tx store.Tx) error {
@@ -112,12 +130,11 @@ func (c *DeploymentClient) Scale(ctx context.Context, name string, replicas int3
 		if err != nil {
 			return err
 		}
-		if cur.Spec.Replicas != nil && *cur.Spec.Replicas == replicas {
-			out = cur
+		out = cur
+		next := *cur
+		if !change(&next.Spec) {
 			return nil
 		}
-		next := *cur
-		next.Spec.Replicas = &replicas
 		next.Generation++
 		out = &next
 		return tx.Update(&next)
@@ -215,29 +232,13 @@ func (c *DeploymentClient) Resume(ctx context.Context, name string) (*Deployment
 }
 
 func (c *DeploymentClient) setPaused(ctx context.Context, name string, paused bool) (*Deployment, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var out *Deployment
-	err := c.o.store.Update(func(tx store.Tx) error {
-		cur, err := store.Get[*api.Deployment](tx, c.namespace, name)
-		if err != nil {
-			return err
+	return c.changeSpec(ctx, name, func(spec *DeploymentSpec) bool {
+		if spec.Paused == paused {
+			return false
 		}
-		out = cur
-		if cur.Spec.Paused == paused {
-			return nil
-		}
-		next := *cur
-		next.Spec.Paused = paused
-		next.Generation++
-		out = &next
-		return tx.Update(&next)
+		spec.Paused = paused
+		return true
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out.DeepCopy(), nil
 }
 
 // RolloutProgress is how far a rollout has come, as RolloutStatus reports

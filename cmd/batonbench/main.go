@@ -42,64 +42,65 @@ func main() {
 	fmt.Printf("go %s, %s/%s, GOMAXPROCS %d\n", goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.GOMAXPROCS(0))
 	fmt.Println("baseline: the same sandboxes and containers started straight on the fake runtimes, without Baton")
 	fmt.Printf("%-9s %8s %6s %10s %10s %10s %12s %12s %12s\n", "", "pods", "nodes", "wall", "pods/s", "µs/pod", "heap B/pod", "allocs/pod", "alloc B/pod")
-	for _, field := range strings.Split(*pods, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(field))
-		if err != nil || n <= 0 {
-			fmt.Fprintf(os.Stderr, "batonbench: bad size %q\n", field)
-			os.Exit(2)
-		}
-		var best benchmark.Result
-		for range *runs {
+	for _, n := range sizes(*pods) {
+		best := bestOf(*runs, func() (benchmark.Result, error) {
 			cfg := benchmark.Config{Pods: n, Nodes: *nodes, Timeout: 10 * time.Minute}
 			if *heapProfile != "" {
 				f, err := os.Create(*heapProfile)
 				if err != nil {
-					fmt.Fprintln(os.Stderr, "batonbench:", err)
-					os.Exit(1)
+					return benchmark.Result{}, err
 				}
 				defer f.Close()
 				cfg.HeapProfile = f
 			}
-			r, err := benchmark.Run(context.Background(), cfg)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "batonbench:", err)
-				os.Exit(1)
-			}
-			if best.Pods == 0 || r.Elapsed < best.Elapsed {
-				best = r
-			}
-		}
+			return benchmark.Run(context.Background(), cfg)
+		})
 		report("baton", best)
-		base, err := benchmark.RunBaseline(context.Background(), benchmark.Config{Pods: n, Nodes: *nodes})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "batonbench:", err)
-			os.Exit(1)
-		}
-		report("baseline", base)
+		report("baseline", bestOf(1, func() (benchmark.Result, error) {
+			return benchmark.RunBaseline(context.Background(), benchmark.Config{Pods: n, Nodes: *nodes})
+		}))
 	}
 	if *rolling == "" {
 		return
 	}
 	fmt.Println("\nrolling update: from the template change until every Pod is new and available")
-	for _, field := range strings.Split(*rolling, ",") {
+	for _, n := range sizes(*rolling) {
+		report("rolling", bestOf(*runs, func() (benchmark.Result, error) {
+			return benchmark.RunRollingUpdate(context.Background(), benchmark.Config{Pods: n, Nodes: *nodes})
+		}))
+	}
+}
+
+// sizes parses a comma-separated list of positive sizes, exiting on a bad
+// one.
+func sizes(list string) []int {
+	var out []int
+	for _, field := range strings.Split(list, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(field))
 		if err != nil || n <= 0 {
 			fmt.Fprintf(os.Stderr, "batonbench: bad size %q\n", field)
 			os.Exit(2)
 		}
-		var best benchmark.Result
-		for range *runs {
-			r, err := benchmark.RunRollingUpdate(context.Background(), benchmark.Config{Pods: n, Nodes: *nodes})
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "batonbench:", err)
-				os.Exit(1)
-			}
-			if best.Pods == 0 || r.Elapsed < best.Elapsed {
-				best = r
-			}
-		}
-		report("rolling", best)
+		out = append(out, n)
 	}
+	return out
+}
+
+// bestOf runs run n times and returns the fastest result, exiting on an
+// error.
+func bestOf(n int, run func() (benchmark.Result, error)) benchmark.Result {
+	var best benchmark.Result
+	for range n {
+		r, err := run()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "batonbench:", err)
+			os.Exit(1)
+		}
+		if best.Pods == 0 || r.Elapsed < best.Elapsed {
+			best = r
+		}
+	}
+	return best
 }
 
 func report(what string, r benchmark.Result) {
