@@ -33,7 +33,7 @@ import (
 
 // DefaultHistory is how many recent changes a store keeps for watches that
 // resume from a past revision.
-const DefaultHistory = 4096
+const DefaultHistory = 1024
 
 // Store holds the objects. It is safe for concurrent use: many readers, and
 // writers serialised one transaction at a time.

@@ -289,7 +289,7 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 				return nil, 0
 			}
 			bkey := pod.UID + "/" + c.Name
-			if wait := a.backoff.wait(bkey, latest.finishedAt, now); wait > 0 {
+			if wait := a.backoff.wait(bkey, latest.finishedAt.time(), now); wait > 0 {
 				a.events.Warning(pod, "BackOff", "Back-off restarting failed container %s", c.Name)
 				return &api.ContainerStateWaiting{
 					Reason:  reasonCrashLoopBackOff,

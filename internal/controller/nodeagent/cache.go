@@ -35,7 +35,26 @@ type containerRecord struct {
 	// exitCode, reason and message describe an exited container.
 	exitCode              int32
 	reason, message       string
-	startedAt, finishedAt time.Time
+	startedAt, finishedAt stamp
+}
+
+// stamp is a time in 8 bytes (Unix nanoseconds; 0 for none) rather than
+// time.Time's 24: there is one of these per container run, and a node may
+// run thousands.
+type stamp int64
+
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return 0
+	}
+	return stamp(t.UnixNano())
+}
+
+func (s stamp) time() time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s)).UTC()
 }
 
 func containerRecordOf(c runtime.Container) containerRecord {
@@ -50,8 +69,8 @@ func containerRecordOf(c runtime.Container) containerRecord {
 		exitCode:   c.ExitCode,
 		reason:     c.Reason,
 		message:    c.Message,
-		startedAt:  c.StartedAt,
-		finishedAt: c.FinishedAt,
+		startedAt:  stampOf(c.StartedAt),
+		finishedAt: stampOf(c.FinishedAt),
 	}
 }
 
@@ -255,7 +274,7 @@ func (c *cache) exited(ev runtime.Event) (controller.Request, bool) {
 	ctr.state = runtime.ContainerExited
 	ctr.exitCode = ev.ExitCode
 	ctr.reason = ev.Reason
-	ctr.finishedAt = ev.At
+	ctr.finishedAt = stampOf(ev.At)
 	return p.key, true
 }
 

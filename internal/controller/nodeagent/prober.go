@@ -151,7 +151,7 @@ func (p *prober) wait() { p.wg.Wait() }
 func (p *prober) run(ctx context.Context, w *probeWorker, key probeKey, pod *api.Pod, c *api.Container, spec *api.Probe, ctr containerRecord, hasStartup bool) {
 	a := p.a
 	period := time.Duration(max(spec.PeriodSeconds, 1)) * time.Second
-	first := ctr.startedAt.Add(time.Duration(spec.InitialDelaySeconds) * time.Second).Sub(a.clock.Now())
+	first := ctr.startedAt.time().Add(time.Duration(spec.InitialDelaySeconds) * time.Second).Sub(a.clock.Now())
 	var successes, failures int32
 	// The next tick is armed before each probe runs, so probes keep a
 	// fixed rate however long they take.

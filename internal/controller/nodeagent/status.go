@@ -81,7 +81,7 @@ func (in statusInput) containerStatus(c *api.Container) api.ContainerStatus {
 	}
 	switch latest.state {
 	case runtime.ContainerRunning:
-		cs.State.Running = &api.ContainerStateRunning{StartedAt: api.NewTime(latest.startedAt)}
+		cs.State.Running = &api.ContainerStateRunning{StartedAt: api.NewTime(latest.startedAt.time())}
 		started, ready := true, true
 		if in.probed != nil {
 			started, ready = in.probed(latest.id, c)
@@ -113,8 +113,8 @@ func (in statusInput) terminated(c containerRecord) *api.ContainerStateTerminate
 		ExitCode:    c.exitCode,
 		Reason:      c.reason,
 		Message:     c.message,
-		StartedAt:   api.NewTime(c.startedAt),
-		FinishedAt:  api.NewTime(c.finishedAt),
+		StartedAt:   api.NewTime(c.startedAt.time()),
+		FinishedAt:  api.NewTime(c.finishedAt.time()),
 		ContainerID: in.runtimeName + "://" + c.id,
 	}
 }
