@@ -14,6 +14,7 @@ import (
 
 	"github.com/batonhq/baton/api"
 	"github.com/batonhq/baton/internal/controller"
+	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/runtime"
 )
 
@@ -299,12 +300,9 @@ var probeClient = &http.Client{
 // container port of that name.
 func (a *Agent) probeAddress(pod *api.Pod, c *api.Container, host string, port api.IntOrString) (string, error) {
 	if host == "" {
-		host = pod.Status.PodIP
+		host = a.podIP(pod)
 		if pod.Spec.HostNetwork {
 			host = a.hostIP
-		}
-		if st := a.lastStatus(pod); st.PodIP != "" {
-			host = st.PodIP
 		}
 	}
 	if host == "" {
@@ -323,6 +321,26 @@ func (a *Agent) probeAddress(pod *api.Pod, c *api.Container, host string, port a
 		}
 	}
 	return net.JoinHostPort(host, strconv.Itoa(number)), nil
+}
+
+// podIP returns the Pod's IP as known now. A probe loop holds the Pod as
+// it was when its container started, which may be before the IP was
+// known, so the IP is looked up afresh: from the status waiting to be
+// written, else from the store.
+func (a *Agent) podIP(pod *api.Pod) string {
+	a.mu.Lock()
+	st, pending := a.statuses[pod.UID]
+	a.mu.Unlock()
+	if pending && st.PodIP != "" {
+		return st.PodIP
+	}
+	ip := pod.Status.PodIP
+	a.store.View(func(tx store.ReadTx) {
+		if p, err := store.Get[*api.Pod](tx, pod.Namespace, pod.Name); err == nil && p.UID == pod.UID && p.Status.PodIP != "" {
+			ip = p.Status.PodIP
+		}
+	})
+	return ip
 }
 
 // limitedBuffer keeps the first 1 KiB written to it, for messages. It is
