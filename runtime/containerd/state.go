@@ -29,7 +29,27 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (runtime.Conta
 	if err != nil {
 		return runtime.Container{}, err
 	}
+	if rec, err = r.recheckVanished(ctx, rec, t); err != nil {
+		return runtime.Container{}, err
+	}
 	return r.describe(rec, t), nil
+}
+
+// recheckVanished reads rec again if, with its task t, it looks like a
+// container whose task vanished: started, no exit recorded, no task. The
+// record and the task are read one after the other, and an exit recorded
+// between the two reads (its labels written, then its task deleted) looks
+// just like that; the second read sees the recorded exit. A container that
+// still looks vanished after it really is.
+func (r *Runtime) recheckVanished(ctx context.Context, rec containerRecord, t *task.Process) (containerRecord, error) {
+	if t != nil || !rec.finishedAt.IsZero() || r.describe(rec, nil).State != runtime.ContainerExited {
+		return rec, nil
+	}
+	again, err := r.getContainer(ctx, rec.id)
+	if errors.Is(err, runtime.ErrNotFound) {
+		return rec, nil
+	}
+	return again, err
 }
 
 // ListContainers returns the containers matching filter, oldest first.
@@ -69,6 +89,10 @@ func (r *Runtime) ListContainers(ctx context.Context, filter runtime.ContainerFi
 		}
 		if !runtime.MatchLabels(rec.config.Labels, filter.Labels) {
 			continue
+		}
+		rec, err := r.recheckVanished(ctx, rec, ts[rec.id])
+		if err != nil {
+			return nil, err
 		}
 		c := r.describe(rec, ts[rec.id])
 		if filter.State != "" && c.State != filter.State {
