@@ -47,17 +47,18 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// run starts the endpoints controller (and, with collect, the garbage
-// collector of slices) until the test ends.
+// run starts the endpoints controller and the event recorder (and, with
+// collect, the garbage collector of slices) until the test ends.
 func (e *env) run(maxPerSlice int, collect bool) {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	rec := &endpoints.Reconciler{Store: e.s, Events: e.recorder.For("endpointslice-controller", ""), MaxEndpointsPerSlice: maxPerSlice}
 	c := controller.New("endpoints", rec, controller.Options{BatchSize: 1000})
 	rec.Register(c)
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() { _ = c.Run(ctx); done <- struct{}{} }()
-	runs := 1
+	go func() { _ = e.recorder.Run(ctx); done <- struct{}{} }()
+	runs := 2
 	if collect {
 		gcRec := &gc.Reconciler{Store: e.s, Kind: api.KindEndpointSlice, OwnerKinds: []string{api.KindService}}
 		gcCtrl := controller.New("gc", gcRec, controller.Options{})
@@ -165,6 +166,33 @@ func (e *env) waitSlices(ns, name, what string, cond func([]*api.EndpointSlice) 
 		case <-changes:
 		case <-ctx.Done():
 			e.t.Fatalf("timed out waiting for %s; slices:\n%s", what, describe(got))
+		}
+	}
+}
+
+// waitEvent waits until an Event in namespace default satisfies cond,
+// looking again at every Event change.
+func (e *env) waitEvent(what string, cond func(*api.Event) bool) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	changes, err := store.Watch(ctx, e.s, store.WatchOptions{Kind: api.KindEvent, Namespace: "default"},
+		func(ch store.Change) (store.Change, bool) { return ch, true })
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for {
+		var found bool
+		e.s.View(func(tx store.ReadTx) {
+			found = slices.ContainsFunc(store.List[*api.Event](tx, "default"), cond)
+		})
+		if found {
+			return
+		}
+		select {
+		case <-changes:
+		case <-ctx.Done():
+			e.t.Fatalf("timed out waiting for %s", what)
 		}
 	}
 }
@@ -299,19 +327,11 @@ func TestNamedTargetPort(t *testing.T) {
 			t.Errorf("group %s = %v, want %v", k, groups[k], v)
 		}
 	}
-	e.recorder.Flush()
-	var found bool
-	e.s.View(func(tx store.ReadTx) {
-		for _, ev := range store.List[*api.Event](tx, "default") {
-			if ev.Reason == "TargetPortNotFound" && ev.InvolvedObject.Name == "web" && ev.Type == api.EventTypeWarning &&
-				strings.Contains(ev.Message, "Pod c declare(s) no TCP container port named \"http\"") {
-				found = true
-			}
-		}
+	// The event is recorded after the slices' transaction commits.
+	e.waitEvent("a TargetPortNotFound event for Pod c", func(ev *api.Event) bool {
+		return ev.Reason == "TargetPortNotFound" && ev.InvolvedObject.Name == "web" && ev.Type == api.EventTypeWarning &&
+			strings.Contains(ev.Message, "Pod c declare(s) no TCP container port named \"http\"")
 	})
-	if !found {
-		t.Error("no TargetPortNotFound event for Pod c")
-	}
 	// The Service stays valid and stored: the event is the report.
 	if err := api.Validate(service("default", "web", web, api.ServicePort{Port: 80, TargetPort: api.FromString("http")})); err != nil {
 		t.Errorf("a Service whose targetPort no Pod declares is invalid: %v", err)
