@@ -14,6 +14,10 @@ var (
 	// ErrImageNotFound: the image could not be pulled because no such
 	// image exists where the runtime looks.
 	ErrImageNotFound = errors.New("image not found")
+	// ErrInvalidArgument: the config cannot be run as it is, such as a
+	// sandbox's DNS server that is not an IP address. Retrying the same
+	// call fails the same way.
+	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrUnavailable: the runtime cannot be reached; retry later.
 	ErrUnavailable = errors.New("runtime unavailable")
 )

@@ -17,8 +17,12 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net/netip"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // Runtime runs pod sandboxes and containers. Implementations are safe for
@@ -67,7 +71,8 @@ type Image struct {
 type SandboxService interface {
 	// RunPodSandbox creates and starts a sandbox. If a ready sandbox with
 	// the same UID and Attempt exists, it is returned instead: the call is
-	// idempotent.
+	// idempotent. A config whose DNS.Validate fails is refused with that
+	// error (it matches ErrInvalidArgument), and nothing is created.
 	RunPodSandbox(ctx context.Context, config SandboxConfig) (Sandbox, error)
 	// StopPodSandbox kills every container of the sandbox at once and
 	// releases its network. Stopping a stopped or missing sandbox succeeds.
@@ -98,6 +103,49 @@ type SandboxConfig struct {
 	HostNetwork bool
 	// PortMappings forward host ports into the sandbox.
 	PortMappings []PortMapping
+	// DNS, when not nil, is the sandbox's resolv.conf; nil means the
+	// host's. It applies to host-network sandboxes too (Kubernetes'
+	// ClusterFirstWithHostNet).
+	DNS *DNSConfig
+}
+
+// DNSConfig is the resolver configuration of a sandbox's containers: the
+// lines of its /etc/resolv.conf.
+type DNSConfig struct {
+	// Servers are the nameserver addresses (IP addresses).
+	Servers []string
+	// Searches are the search domains, in order.
+	Searches []string
+	// Options are resolver options such as "ndots:5" or "edns0".
+	Options []string
+}
+
+// Validate returns an error matching ErrInvalidArgument that names the
+// first entry of c that a resolv.conf cannot hold: a server that is not an
+// IP address (as net/netip parses it), or a search domain or option that
+// is empty or holds white space (which would split it in two, or start a
+// line of its own). A nil c, the host's resolv.conf, is valid; so is an
+// empty one, which makes an empty resolv.conf.
+func (c *DNSConfig) Validate() error {
+	if c == nil {
+		return nil
+	}
+	for i, s := range c.Servers {
+		if _, err := netip.ParseAddr(s); err != nil {
+			return fmt.Errorf("DNS.Servers[%d] %q is not an IP address: %w", i, s, ErrInvalidArgument)
+		}
+	}
+	for _, f := range []struct {
+		name   string
+		values []string
+	}{{"Searches", c.Searches}, {"Options", c.Options}} {
+		for i, v := range f.values {
+			if v == "" || strings.ContainsFunc(v, unicode.IsSpace) {
+				return fmt.Errorf("DNS.%s[%d] %q is empty or holds white space: %w", f.name, i, v, ErrInvalidArgument)
+			}
+		}
+	}
+	return nil
 }
 
 // PortMapping forwards a host port to a port of the sandbox.

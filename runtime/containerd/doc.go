@@ -59,6 +59,17 @@
 // sandbox detaches it from the network, which releases its IP and host
 // ports, and removes the namespace.
 //
+// A Pod's containers mount its /etc/hostname, /etc/hosts and
+// /etc/resolv.conf from pods/<sandbox>/. The hosts file names the Pod's
+// IP; HostNetwork sandboxes mount the host's /etc/hosts instead. The
+// resolv.conf is written from SandboxConfig.DNS when it is set, as the
+// kubelet writes one (nameserver lines, then one search line and one
+// options line), for HostNetwork sandboxes too (Kubernetes'
+// ClusterFirstWithHostNet); without DNS it is a copy of the host's
+// /etc/resolv.conf made when the sandbox is run, and HostNetwork sandboxes
+// mount the host's file itself. The DNS config is stored with the
+// sandbox's record, so it survives restarts.
+//
 // # Containers
 //
 // A container's spec is containerd's default (default capabilities, masked

@@ -23,9 +23,11 @@ import (
 //
 //   - A sandbox is a record with kind "sandbox" and no task: its labels hold
 //     its state, network namespace and IP; an extension holds its
-//     SandboxConfig. containerd persists it across restarts of Baton and of
-//     containerd, next to the containers it owns, so there is one store to
-//     keep consistent rather than containerd plus files of our own.
+//     SandboxConfig (DNS included, so that a restarted Runtime mounts the
+//     same resolv.conf into the sandbox's new containers). containerd
+//     persists it across restarts of Baton and of containerd, next to the
+//     containers it owns, so there is one store to keep consistent rather
+//     than containerd plus files of our own.
 //   - A container is a record with kind "container", its snapshot and spec;
 //     an extension holds its ContainerConfig, and labels its sandbox, image
 //     ID, start and exit. Whether it runs is its task's status.
@@ -223,5 +225,12 @@ func copyContainerConfig(cfg runtime.ContainerConfig) runtime.ContainerConfig {
 func copySandboxConfig(cfg runtime.SandboxConfig) runtime.SandboxConfig {
 	cfg.Labels = maps.Clone(cfg.Labels)
 	cfg.PortMappings = slices.Clone(cfg.PortMappings)
+	if cfg.DNS != nil {
+		cfg.DNS = &runtime.DNSConfig{
+			Servers:  slices.Clone(cfg.DNS.Servers),
+			Searches: slices.Clone(cfg.DNS.Searches),
+			Options:  slices.Clone(cfg.DNS.Options),
+		}
+	}
 	return cfg
 }

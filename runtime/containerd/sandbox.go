@@ -31,17 +31,24 @@ func sandboxLock(id string) string { return "sandbox/" + id }
 // RunPodSandbox makes a sandbox: a new network namespace attached to the
 // CNI network (its IP is Sandbox.IP; PortMappings become host ports through
 // portmap), or the host's network namespace for HostNetwork; and the
-// /etc/hostname, /etc/hosts and /etc/resolv.conf its containers mount (the
-// host's resolv.conf, and for HostNetwork its hosts file too). If a Ready
-// sandbox with the same UID and Attempt exists it is returned instead; if a
-// NotReady one does, the call fails with an error matching
-// runtime.ErrAlreadyExists until it is removed. The sandbox survives
-// restarts of Baton and of containerd: it is a containerd container record
-// without a task.
+// /etc/hostname, /etc/hosts and /etc/resolv.conf its containers mount. The
+// resolv.conf is written from config.DNS when it is set, as the kubelet
+// writes one, for HostNetwork too; without DNS it is a copy of the host's
+// (for HostNetwork, the host's own file). HostNetwork sandboxes mount the
+// host's hosts file. A config.DNS that DNS.Validate refuses fails the call
+// with an error matching runtime.ErrInvalidArgument, before anything is
+// made. If a Ready sandbox with the same UID and Attempt exists it is
+// returned instead; if a NotReady one does, the call fails with an error
+// matching runtime.ErrAlreadyExists until it is removed. The sandbox
+// survives restarts of Baton and of containerd: it is a containerd
+// container record without a task.
 func (r *Runtime) RunPodSandbox(ctx context.Context, config runtime.SandboxConfig) (runtime.Sandbox, error) {
 	ctx, err := r.enter(ctx)
 	if err != nil {
 		return runtime.Sandbox{}, err
+	}
+	if err := config.DNS.Validate(); err != nil {
+		return runtime.Sandbox{}, fmt.Errorf("containerd runtime: run pod sandbox for pod %s/%s: %w", config.Namespace, config.Name, err)
 	}
 	cfg := copySandboxConfig(config)
 	unlock := r.locks.lock("pod/" + cfg.UID)
@@ -335,9 +342,11 @@ func (r *Runtime) removeSandboxLocked(ctx context.Context, sb sandboxRecord) err
 	return nil
 }
 
-// writePodFiles writes sb's hostname and, unless it uses the host's
-// network (whose files its containers mount), its resolv.conf (the host's)
-// and a hosts file without the Pod's IP.
+// writePodFiles writes sb's hostname, its resolv.conf (from its DNS config,
+// or else a copy of the host's) and a hosts file without the Pod's IP. For
+// a host-network sandbox, whose containers mount the host's hosts file and,
+// without a DNS config, the host's resolv.conf, it writes only the hostname
+// and the resolv.conf of a DNS config.
 func (r *Runtime) writePodFiles(sb sandboxRecord) error {
 	dir := r.podPath(sb.id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -350,17 +359,44 @@ func (r *Runtime) writePodFiles(sb sandboxRecord) error {
 	if err := os.WriteFile(filepath.Join(dir, "hostname"), []byte(hostname+"\n"), 0o644); err != nil {
 		return fmt.Errorf("containerd runtime: write pod file: %w", err)
 	}
-	if sb.config.HostNetwork {
-		return nil
-	}
-	resolv, err := os.ReadFile("/etc/resolv.conf")
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("containerd runtime: read the host's resolv.conf: %w", err)
+	var resolv []byte
+	switch {
+	case sb.config.DNS != nil:
+		resolv = resolvConf(sb.config.DNS)
+	case sb.config.HostNetwork:
+		return nil // the host's hosts and resolv.conf are mounted
+	default:
+		var err error
+		resolv, err = os.ReadFile("/etc/resolv.conf")
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("containerd runtime: read the host's resolv.conf: %w", err)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), resolv, 0o644); err != nil {
 		return fmt.Errorf("containerd runtime: write pod file: %w", err)
 	}
+	if sb.config.HostNetwork {
+		return nil
+	}
 	return r.writeHosts(sb)
+}
+
+// resolvConf returns the resolv.conf of dns as the kubelet writes one: a
+// "nameserver" line per server, then one "search" line and one "options"
+// line, each only when there is something to put on it. dns has passed
+// Validate, so no entry can split a line.
+func resolvConf(dns *runtime.DNSConfig) []byte {
+	var b strings.Builder
+	for _, s := range dns.Servers {
+		b.WriteString("nameserver " + s + "\n")
+	}
+	if len(dns.Searches) > 0 {
+		b.WriteString("search " + strings.Join(dns.Searches, " ") + "\n")
+	}
+	if len(dns.Options) > 0 {
+		b.WriteString("options " + strings.Join(dns.Options, " ") + "\n")
+	}
+	return []byte(b.String())
 }
 
 // writeHosts writes sb's hosts file, naming its IP once it has one.

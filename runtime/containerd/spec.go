@@ -62,6 +62,11 @@ func (r *Runtime) specOpts(id string, sb sandboxRecord, cfg runtime.ContainerCon
 		podFiles["/etc/hosts"], podFiles["/etc/resolv.conf"] = filepath.Join(podDir, "hosts"), filepath.Join(podDir, "resolv.conf")
 		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: sb.netns}))
 	}
+	if sb.config.DNS != nil {
+		// The sandbox's own resolver, on the host's network too (Kubernetes'
+		// ClusterFirstWithHostNet).
+		podFiles["/etc/resolv.conf"] = filepath.Join(podDir, "resolv.conf")
+	}
 	var mounts []specs.Mount
 	for _, dst := range []string{"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"} {
 		if !slices.ContainsFunc(cfg.Mounts, func(m runtime.Mount) bool { return path.Clean(m.ContainerPath) == dst }) {

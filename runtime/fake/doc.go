@@ -36,7 +36,9 @@
 //     address and the gateway, the first host address, are never handed out,
 //     nor an IPv4 broadcast address); nothing routes, port mappings are
 //     stored, not forwarded, and nothing listens unless a Behavior's Serve
-//     runs real servers on a loopback sandbox IP (see serve.go).
+//     runs real servers on a loopback sandbox IP (see serve.go). A
+//     sandbox's DNS config is validated as the containerd runtime
+//     validates it, stored and returned; no resolv.conf is written.
 //   - Resources. Limits are stored, not enforced; a container is OOMKilled
 //     only when a Behavior or Kill says so.
 //   - Persistence. State lives as long as the Runtime value. To simulate a

@@ -18,7 +18,7 @@ type podKey struct {
 type sandbox struct {
 	id string
 	// config is the fake's own copy; its Labels is nil (see labels) and
-	// its PortMappings are never mutated.
+	// its PortMappings and DNS are never mutated.
 	config runtime.SandboxConfig
 	labels labelSet
 	ready  bool
@@ -34,10 +34,15 @@ type sandbox struct {
 // for a host-network sandbox). If a Ready sandbox with the same UID and
 // Attempt exists, it is returned instead. If a stopped one exists, the call
 // fails with runtime.ErrAlreadyExists until it is removed. It fails when the
-// pod CIDR has no free IP left.
+// pod CIDR has no free IP left, and with runtime.ErrInvalidArgument when
+// config.DNS.Validate does. The DNS config is stored and returned, not
+// written anywhere.
 func (r *Runtime) RunPodSandbox(ctx context.Context, config runtime.SandboxConfig) (runtime.Sandbox, error) {
 	if err := r.enter(ctx, "run pod sandbox"); err != nil {
 		return runtime.Sandbox{}, err
+	}
+	if err := config.DNS.Validate(); err != nil {
+		return runtime.Sandbox{}, fmt.Errorf("fake runtime: run pod sandbox for pod %s/%s: %w", config.Namespace, config.Name, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -61,6 +66,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, config runtime.SandboxConfi
 	sb.id = id
 	sb.config = config
 	sb.config.PortMappings = slices.Clone(config.PortMappings)
+	sb.config.DNS = cloneDNS(config.DNS)
 	sb.config.Labels = nil
 	_, sb.labels = appendLabels(make([]string, 0, 2*len(config.Labels)), config.Labels)
 	r.sandboxes[k] = sb
@@ -164,6 +170,7 @@ func (r *Runtime) sandboxSnapshotLocked(sb *sandbox) runtime.Sandbox {
 	}
 	out.Config.Labels = sb.labels.toMap()
 	out.Config.PortMappings = slices.Clone(sb.config.PortMappings)
+	out.Config.DNS = cloneDNS(sb.config.DNS)
 	if sb.ready {
 		out.State = runtime.SandboxReady
 	}
@@ -171,4 +178,17 @@ func (r *Runtime) sandboxSnapshotLocked(sb *sandbox) runtime.Sandbox {
 		out.IP = r.ipam.addr(sb.ipSlot - 1).String()
 	}
 	return out
+}
+
+// cloneDNS returns a copy of dns that shares no memory with it; nil stays
+// nil.
+func cloneDNS(dns *runtime.DNSConfig) *runtime.DNSConfig {
+	if dns == nil {
+		return nil
+	}
+	return &runtime.DNSConfig{
+		Servers:  slices.Clone(dns.Servers),
+		Searches: slices.Clone(dns.Searches),
+		Options:  slices.Clone(dns.Options),
+	}
 }

@@ -112,6 +112,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 			{"ListByLabel", testSandboxListByLabel},
 			{"StopAndRemoveAreIdempotent", testSandboxStopRemove},
 			{"StopKillsContainers", testSandboxStopKillsContainers},
+			{"DNSRoundTripsAndCopies", testSandboxDNS},
+			{"InvalidDNSIsRefused", testSandboxInvalidDNS},
 		}},
 		{"Container", []test{
 			{"Lifecycle", testContainerLifecycle},

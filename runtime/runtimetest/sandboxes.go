@@ -1,9 +1,11 @@
 package runtimetest
 
 import (
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/batonhq/baton/runtime"
 )
@@ -203,6 +205,124 @@ func testSandboxStopKillsContainers(s *suite) {
 		s.wantGone(c.ID)
 	}
 	events.next(stubborn.ID, runtime.ContainerRemovedEvent)
+}
+
+func testSandboxDNS(s *suite) {
+	dns := func() *runtime.DNSConfig {
+		return &runtime.DNSConfig{
+			Servers:  []string{"10.97.0.10", "fd00::a"},
+			Searches: []string{"default.svc.cluster.local", "svc.cluster.local", "cluster.local"},
+			Options:  []string{"ndots:5", "edns0"},
+		}
+	}
+	cfg := s.sandboxConfigWithDNS("pod", dns())
+	hostCfg := s.sandboxConfigWithDNS("host", dns())
+	hostCfg.HostNetwork = true
+	want := map[string]*runtime.DNSConfig{}
+	var made []runtime.Sandbox
+	for _, c := range []runtime.SandboxConfig{cfg, hostCfg, s.sandboxConfig("plain")} {
+		sb := s.runSandbox(c)
+		if !equalDNS(sb.Config.DNS, c.DNS) {
+			s.Errorf("RunPodSandbox(%s) returned Config.DNS %s; want %s", c.Name, formatDNS(sb.Config.DNS), formatDNS(c.DNS))
+		}
+		want[sb.ID] = c.DNS
+		made = append(made, sb)
+	}
+	// The runtime keeps a copy of its own: changing the config passed in,
+	// or a config returned, changes nothing stored.
+	want[made[0].ID], want[made[1].ID] = dns(), dns()
+	cfg.DNS.Servers[0], hostCfg.DNS.Searches[0] = "192.0.2.1", "changed.example"
+	if made[0].Config.DNS != nil {
+		made[0].Config.DNS.Options[0] = "ndots:1"
+	}
+
+	list, err := s.rt.ListPodSandboxes(s.ctx, map[string]string{labelRun: s.run})
+	s.noErr("ListPodSandboxes", err)
+	if len(list) != len(want) {
+		s.Errorf("ListPodSandboxes = %d sandboxes; want %d", len(list), len(want))
+	}
+	for _, got := range list {
+		w, ok := want[got.ID]
+		if !ok {
+			s.Errorf("ListPodSandboxes holds %s, which the subtest did not make", got.ID)
+			continue
+		}
+		if !equalDNS(got.Config.DNS, w) {
+			s.Errorf("ListPodSandboxes: sandbox %s (%s) has Config.DNS %s; want %s", got.ID, got.Config.Name, formatDNS(got.Config.DNS), formatDNS(w))
+		}
+	}
+	again, err := s.rt.RunPodSandbox(s.ctx, s.sandboxConfigWithDNS("pod", dns()))
+	s.noErr("RunPodSandbox again", err)
+	if again.ID != made[0].ID || !equalDNS(again.Config.DNS, dns()) {
+		s.Errorf("RunPodSandbox again = %s with DNS %s; want %s with %s", again.ID, formatDNS(again.Config.DNS), made[0].ID, formatDNS(dns()))
+	}
+}
+
+// sandboxConfigWithDNS returns sandboxConfig(name) with dns.
+func (s *suite) sandboxConfigWithDNS(name string, dns *runtime.DNSConfig) runtime.SandboxConfig {
+	cfg := s.sandboxConfig(name)
+	cfg.DNS = dns
+	return cfg
+}
+
+func testSandboxInvalidDNS(s *suite) {
+	for i, tc := range []struct {
+		dns   runtime.DNSConfig
+		names string // what the error must name
+	}{
+		{runtime.DNSConfig{Servers: []string{"10.97.0.10", "kube-dns"}}, "DNS.Servers[1]"},
+		{runtime.DNSConfig{Servers: []string{"10.97.0.300"}}, "DNS.Servers[0]"},
+		{runtime.DNSConfig{Servers: []string{" 10.97.0.10"}}, "DNS.Servers[0]"},
+		{runtime.DNSConfig{Servers: []string{"10.97.0.10"}, Searches: []string{"a.local", "b.local\nnameserver 192.0.2.1"}}, "DNS.Searches[1]"},
+		{runtime.DNSConfig{Options: []string{"ndots:5 edns0"}}, "DNS.Options[0]"},
+		{runtime.DNSConfig{Searches: []string{""}}, "DNS.Searches[0]"},
+	} {
+		for _, hostNetwork := range []bool{false, true} {
+			cfg := s.sandboxConfigWithDNS(fmt.Sprintf("bad-%d-%v", i, hostNetwork), &tc.dns)
+			cfg.HostNetwork = hostNetwork
+			sb, err := s.rt.RunPodSandbox(s.ctx, cfg)
+			if err == nil {
+				s.Errorf("RunPodSandbox with DNS %s (host network %v) made %s; want it refused", formatDNS(&tc.dns), hostNetwork, sb.ID)
+				s.Cleanup(func() {
+					ctx, cancel := s.cleanupCtx()
+					defer cancel()
+					_ = runtime.TearDownSandbox(ctx, s.rt, sb.ID, 0)
+				})
+				continue
+			}
+			s.wantErr(fmt.Sprintf("RunPodSandbox with DNS %s", formatDNS(&tc.dns)), err, runtime.ErrInvalidArgument)
+			if !strings.Contains(err.Error(), tc.names) {
+				s.Errorf("RunPodSandbox with DNS %s: err = %v; want it to name %s", formatDNS(&tc.dns), err, tc.names)
+			}
+		}
+	}
+	list, err := s.rt.ListPodSandboxes(s.ctx, map[string]string{labelRun: s.run})
+	s.noErr("ListPodSandboxes", err)
+	if len(list) != 0 {
+		s.Errorf("after refused RunPodSandbox calls, ListPodSandboxes = %d sandboxes; want none", len(list))
+	}
+	// A refused config leaves the Pod's UID and Attempt free.
+	cfg := s.sandboxConfigWithDNS("bad-0-false", &runtime.DNSConfig{Servers: []string{"10.97.0.10"}})
+	if sb := s.runSandbox(cfg); sb.State != runtime.SandboxReady {
+		s.Errorf("RunPodSandbox with a valid DNS after a refusal = %s; want Ready", sb.State)
+	}
+}
+
+// equalDNS reports whether a and b are both nil, or both hold the same
+// entries (a nil slice equals an empty one).
+func equalDNS(a, b *runtime.DNSConfig) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return slices.Equal(a.Servers, b.Servers) && slices.Equal(a.Searches, b.Searches) && slices.Equal(a.Options, b.Options)
+}
+
+// formatDNS describes dns for messages.
+func formatDNS(dns *runtime.DNSConfig) string {
+	if dns == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("{Servers: %q, Searches: %q, Options: %q}", dns.Servers, dns.Searches, dns.Options)
 }
 
 // equalSets reports whether a and b hold the same strings, in any order.
