@@ -69,6 +69,9 @@ func (s *PodSpec) DeepCopy() *PodSpec {
 			out.Volumes[i] = *v.DeepCopy()
 		}
 	}
+	if s.DNSConfig != nil {
+		out.DNSConfig = s.DNSConfig.DeepCopy()
+	}
 	return &out
 }
 
@@ -443,3 +446,15 @@ func (h *HorizontalPodAutoscaler) DeepCopy() *HorizontalPodAutoscaler {
 
 // DeepCopyObject implements Object.
 func (h *HorizontalPodAutoscaler) DeepCopyObject() Object { return h.DeepCopy() }
+
+// DeepCopy returns a copy of c that shares no memory with it.
+func (c *PodDNSConfig) DeepCopy() *PodDNSConfig {
+	out := &PodDNSConfig{Nameservers: slices.Clone(c.Nameservers), Searches: slices.Clone(c.Searches)}
+	if c.Options != nil {
+		out.Options = make([]PodDNSConfigOption, len(c.Options))
+		for i, o := range c.Options {
+			out.Options[i] = PodDNSConfigOption{Name: o.Name, Value: copyPtr(o.Value)}
+		}
+	}
+	return out
+}

@@ -199,10 +199,11 @@ func TestValidateEndpointSlice(t *testing.T) {
 func TestValidateServiceClusterIP(t *testing.T) {
 	runValidationCases(t, []validationCase{
 		{name: "loopback cluster IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "127.64.0.10" })},
-		{name: "private cluster IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "10.0.0.1" }), paths: []string{"spec.clusterIP"}, detail: "127.0.0.0/8"},
+		{name: "private cluster IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "10.0.0.1" })},
+		{name: "multicast cluster IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "224.0.0.1" }), paths: []string{"spec.clusterIP"}, detail: "service CIDR"},
+		{name: "unspecified cluster IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "0.0.0.0" }), paths: []string{"spec.clusterIP"}},
 		{name: "IPv6 cluster IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "::1" }), paths: []string{"spec.clusterIP"}},
 		{name: "not an IP", obj: service(func(s *Service) { s.Spec.ClusterIP = "web" }), paths: []string{"spec.clusterIP"}},
-		{name: "loopback broadcast", obj: service(func(s *Service) { s.Spec.ClusterIP = "127.255.255.255" }), paths: []string{"spec.clusterIP"}},
 	})
 }
 

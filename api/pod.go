@@ -31,6 +31,54 @@ type PodSpec struct {
 	HostNetwork bool `json:"hostNetwork,omitempty"`
 	// Volumes are directories the containers may mount.
 	Volumes []Volume `json:"volumes,omitempty"`
+	// DNSPolicy says where the containers' /etc/resolv.conf comes from;
+	// empty means ClusterFirst. See DNSPolicy.
+	DNSPolicy DNSPolicy `json:"dnsPolicy,omitempty"`
+	// DNSConfig adds nameservers, search domains and options to what
+	// DNSPolicy gives; with DNSPolicy None it is all there is.
+	DNSConfig *PodDNSConfig `json:"dnsConfig,omitempty"`
+}
+
+// DNSPolicy says where a Pod's resolver configuration comes from, as in
+// Kubernetes. Only runtimes that give a Pod its own /etc/resolv.conf (the
+// containerd runtime) act on it.
+type DNSPolicy string
+
+// DNS policies.
+const (
+	// DNSClusterFirst uses the cluster DNS server, with the Pod's namespace
+	// first in the search path, when Baton runs one that Pods can reach
+	// (see baton.WithDNS); otherwise, and for host-network Pods, it is
+	// DNSDefault.
+	DNSClusterFirst DNSPolicy = "ClusterFirst"
+	// DNSClusterFirstWithHostNet is DNSClusterFirst for host-network Pods
+	// too.
+	DNSClusterFirstWithHostNet DNSPolicy = "ClusterFirstWithHostNet"
+	// DNSDefault uses the host's resolver configuration.
+	DNSDefault DNSPolicy = "Default"
+	// DNSNone uses only the Pod's DNSConfig, which must name a nameserver.
+	DNSNone DNSPolicy = "None"
+)
+
+// PodDNSConfig is what a Pod adds to the resolver configuration its
+// DNSPolicy gives.
+type PodDNSConfig struct {
+	// Nameservers are IP addresses, appended to the policy's (at most 3
+	// in all are used).
+	Nameservers []string `json:"nameservers,omitempty"`
+	// Searches are search domains, appended to the policy's.
+	Searches []string `json:"searches,omitempty"`
+	// Options are resolver options; one of the same name replaces the
+	// policy's.
+	Options []PodDNSConfigOption `json:"options,omitempty"`
+}
+
+// PodDNSConfigOption is a resolver option such as ndots:2 or edns0.
+type PodDNSConfigOption struct {
+	// Name is the option's name, required.
+	Name string `json:"name"`
+	// Value is the option's value, if it takes one.
+	Value *string `json:"value,omitempty"`
 }
 
 // RestartPolicy says when the node agent restarts a container that exited.

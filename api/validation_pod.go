@@ -43,6 +43,7 @@ func validatePodSpec(spec *PodSpec, p fieldPath, errs *FieldErrors) {
 		validateNonNegative(*g, p.Child("terminationGracePeriodSeconds"), errs)
 	}
 	validateLabels(spec.NodeSelector, p.Child("nodeSelector"), errs)
+	validatePodDNS(spec, p, errs)
 	if spec.NodeName != "" {
 		if detail := checkDNS1123Subdomain(spec.NodeName, false); detail != "" {
 			errs.Add(p.Child("nodeName").String(), "must be the name of a node, which %s", detail)
@@ -153,4 +154,56 @@ func validateContainerResourceList(l ResourceList, p fieldPath, errs *FieldError
 		}
 	}
 	validateQuantities(l, p, errs)
+}
+
+// Limits of a Pod's resolver configuration, Kubernetes' and glibc's.
+const (
+	maxDNSNameservers  = 3
+	maxDNSSearches     = 32
+	maxDNSSearchLength = 2048
+)
+
+// validatePodDNS checks a Pod spec's dnsPolicy and dnsConfig.
+func validatePodDNS(spec *PodSpec, p fieldPath, errs *FieldErrors) {
+	validateEnum(spec.DNSPolicy, p.Child("dnsPolicy"), errs,
+		DNSClusterFirst, DNSClusterFirstWithHostNet, DNSDefault, DNSNone)
+	cfg := spec.DNSConfig
+	cp := p.Child("dnsConfig")
+	if spec.DNSPolicy == DNSNone && (cfg == nil || len(cfg.Nameservers) == 0) {
+		errs.Add(cp.Child("nameservers").String(), "required when dnsPolicy is %s: at least one nameserver", DNSNone)
+	}
+	if cfg == nil {
+		return
+	}
+	if len(cfg.Nameservers) > maxDNSNameservers {
+		errs.Add(cp.Child("nameservers").String(), "must have at most %d nameservers, not %d", maxDNSNameservers, len(cfg.Nameservers))
+	}
+	for i, ns := range cfg.Nameservers {
+		if _, err := netip.ParseAddr(ns); err != nil {
+			errs.Add(cp.Child("nameservers").Index(i).String(), "must be an IP address, not %s", quote(ns))
+		}
+	}
+	if len(cfg.Searches) > maxDNSSearches {
+		errs.Add(cp.Child("searches").String(), "must have at most %d search domains, not %d", maxDNSSearches, len(cfg.Searches))
+	}
+	total := 0
+	for i, search := range cfg.Searches {
+		total += len(search) + 1
+		if detail := checkDNS1123Subdomain(strings.TrimSuffix(search, "."), false); detail != "" {
+			errs.Add(cp.Child("searches").Index(i).String(), "must be a domain name, which %s", detail)
+		}
+	}
+	if total > maxDNSSearchLength {
+		errs.Add(cp.Child("searches").String(), "must be at most %d characters in all, not %d", maxDNSSearchLength, total)
+	}
+	for i, o := range cfg.Options {
+		if o.Name == "" {
+			errs.Required(cp.Child("options").Index(i).Child("name").String())
+		} else if strings.IndexFunc(o.Name, unicode.IsSpace) >= 0 || strings.Contains(o.Name, ":") {
+			errs.Add(cp.Child("options").Index(i).Child("name").String(), "must be an option name such as ndots, without spaces or colons")
+		}
+		if o.Value != nil && strings.IndexFunc(*o.Value, unicode.IsSpace) >= 0 {
+			errs.Add(cp.Child("options").Index(i).Child("value").String(), "must not contain whitespace")
+		}
+	}
 }

@@ -69,15 +69,14 @@ func validateServiceSpec(spec *ServiceSpec, p fieldPath, errs *FieldErrors) {
 }
 
 // checkClusterIP returns "" when ip may be a Service's cluster IP: an IPv4
-// address in the loopback range 127.0.0.0/8, which every Linux host routes
-// to its loopback interface, so that Baton's proxy can listen on it. An
-// empty clusterIP asks Baton to allocate one; see docs/ARCHITECTURE.md.
+// unicast address. Whether it lies in the service CIDR is for the
+// Orchestrator to say, which knows the range (see serviceip). An empty
+// clusterIP asks Baton to allocate one; see docs/ARCHITECTURE.md.
 func checkClusterIP(ip string) string {
 	addr, err := netip.ParseAddr(ip)
-	if err != nil || !addr.Is4() || !addr.IsLoopback() || addr == netip.AddrFrom4([4]byte{127, 255, 255, 255}) ||
-		addr == netip.AddrFrom4([4]byte{127, 0, 0, 0}) {
-		return fmt.Sprintf("must be empty (Baton allocates one), %q for a headless Service, or an IPv4 address in 127.0.0.0/8, not %s: "+
-			"Baton assigns no cluster IPs outside the loopback range, where its proxy listens", ClusterIPNone, quote(ip))
+	if err != nil || !addr.Is4() || addr.IsUnspecified() || addr.IsMulticast() || addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return fmt.Sprintf("must be empty (Baton allocates one), %q for a headless Service, or an IPv4 address in the service CIDR, not %s",
+			ClusterIPNone, quote(ip))
 	}
 	return ""
 }

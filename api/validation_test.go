@@ -229,6 +229,23 @@ func TestValidatePod(t *testing.T) {
 		{name: "hostNetwork hostPort differs", obj: pod(func(p *Pod) { p.Spec.HostNetwork = true; container(p).Ports[0].HostPort = 8080 }), paths: []string{"spec.containers[0].ports[0].hostPort"}, detail: "must equal containerPort"},
 		{name: "hostIP bad", obj: pod(func(p *Pod) { container(p).Ports[0].HostIP = "localhost" }), paths: []string{"spec.containers[0].ports[0].hostIP"}},
 		{name: "hostIP good", obj: pod(func(p *Pod) { container(p).Ports[0].HostIP = "::1" })},
+		{name: "dnsPolicy unknown", obj: pod(func(p *Pod) { p.Spec.DNSPolicy = "ClusterOnly" }), paths: []string{"spec.dnsPolicy"}},
+		{name: "dnsPolicy None without nameservers", obj: pod(func(p *Pod) { p.Spec.DNSPolicy = DNSNone }), paths: []string{"spec.dnsConfig.nameservers"}, detail: "required when dnsPolicy is None"},
+		{name: "dnsPolicy None with a nameserver", obj: pod(func(p *Pod) {
+			p.Spec.DNSPolicy = DNSNone
+			p.Spec.DNSConfig = &PodDNSConfig{Nameservers: []string{"192.0.2.53"}, Searches: []string{"example.com."}, Options: []PodDNSConfigOption{{Name: "ndots"}}}
+		})},
+		{name: "dnsConfig bad entries", obj: pod(func(p *Pod) {
+			bad := "1 2"
+			p.Spec.DNSConfig = &PodDNSConfig{
+				Nameservers: []string{"192.0.2.1", "dns.example", "192.0.2.3", "192.0.2.4"},
+				Searches:    []string{"Bad_Domain"},
+				Options:     []PodDNSConfigOption{{Name: ""}, {Name: "ndots:2"}, {Name: "ndots", Value: &bad}},
+			}
+		}), paths: []string{
+			"spec.dnsConfig.nameservers", "spec.dnsConfig.nameservers[1]", "spec.dnsConfig.searches[0]",
+			"spec.dnsConfig.options[0].name", "spec.dnsConfig.options[1].name", "spec.dnsConfig.options[2].value",
+		}},
 		{name: "pods resource in container", obj: pod(func(p *Pod) { container(p).Resources.Limits[ResourcePods] = MustParseQuantity("1") }), paths: []string{"spec.containers[0].resources.limits[pods]"}, detail: "cpu and memory only"},
 		{name: "other resource in container", obj: pod(func(p *Pod) { container(p).Resources.Requests["ephemeral-storage"] = MustParseQuantity("1Gi") }), paths: []string{"spec.containers[0].resources.requests[ephemeral-storage]"}},
 		{name: "negative quantity", obj: pod(func(p *Pod) { container(p).Resources.Requests[ResourceCPU] = MustParseQuantity("-1") }), paths: []string{"spec.containers[0].resources.requests[cpu]"}, detail: "must not be negative"},
@@ -344,7 +361,7 @@ func TestValidateService(t *testing.T) {
 		{name: "name must start with a letter", obj: service(func(s *Service) { s.Name = "1web" }), paths: []string{"metadata.name"}, detail: "DNS-1035 label"},
 		{name: "name may not have dots", obj: service(func(s *Service) { s.Name = "web.v1" }), paths: []string{"metadata.name"}},
 		{name: "type LoadBalancer", obj: service(func(s *Service) { s.Spec.Type = "LoadBalancer" }), paths: []string{"spec.type"}, detail: "Baton supports ClusterIP and NodePort"},
-		{name: "cluster IP set", obj: service(func(s *Service) { s.Spec.ClusterIP = "10.0.0.1" }), paths: []string{"spec.clusterIP"}, detail: "Baton assigns no cluster IPs"},
+		{name: "cluster IP set", obj: service(func(s *Service) { s.Spec.ClusterIP = "10.0.0.1" })},
 		{name: "headless NodePort", obj: service(func(s *Service) { s.Spec.ClusterIP = ClusterIPNone; s.Spec.Type = ServiceTypeNodePort }), paths: []string{"spec.clusterIP"}},
 		{name: "no ports", obj: service(func(s *Service) { s.Spec.Ports = nil }), paths: []string{"spec.ports"}, detail: "at least one port"},
 		{name: "port zero", obj: service(func(s *Service) { s.Spec.Ports[0].Port = 0 }), paths: []string{"spec.ports[0].port"}},

@@ -169,7 +169,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (con
 		return controller.Result{}, nil
 	}
 	if !ok {
-		created, err := a.rt.RunPodSandbox(ctx, sandboxConfig(pod, rec.nextSandboxAttempt()))
+		created, err := a.rt.RunPodSandbox(ctx, a.sandboxConfig(pod, rec.nextSandboxAttempt()))
 		if err != nil {
 			a.events.Warning(pod, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 			return controller.Result{}, fmt.Errorf("create sandbox for pod %s: %w", key, err)
@@ -553,8 +553,9 @@ func graceFromLabels(labels map[string]string) time.Duration {
 	return defaultGrace
 }
 
-func sandboxConfig(pod *api.Pod, attempt uint32) runtime.SandboxConfig {
+func (a *Agent) sandboxConfig(pod *api.Pod, attempt uint32) runtime.SandboxConfig {
 	cfg := runtime.SandboxConfig{
+		DNS:         a.podDNS(pod),
 		Name:        pod.Name,
 		Namespace:   pod.Namespace,
 		UID:         pod.UID,

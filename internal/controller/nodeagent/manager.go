@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -50,6 +51,17 @@ type Config struct {
 	// files). When empty, a temporary directory is made on first need and
 	// removed when Run returns.
 	StateDir string
+	// ClusterDNS is the cluster DNS server that Pods with dnsPolicy
+	// ClusterFirst get as their nameserver; the zero value means none, and
+	// such Pods get the host's resolver configuration.
+	ClusterDNS netip.Addr
+	// ClusterDomain ends the search domains of ClusterFirst Pods; default
+	// DefaultClusterDomain.
+	ClusterDomain string
+	// HostResolvConf is the host's resolver configuration, for dnsPolicy
+	// Default with a dnsConfig and for ClusterFirst's search domains;
+	// default DefaultHostResolvConf.
+	HostResolvConf string
 }
 
 func (c *Config) setDefaults() {
@@ -73,6 +85,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.HeartbeatPeriod <= 0 {
 		c.HeartbeatPeriod = DefaultHeartbeatPeriod
+	}
+	if c.ClusterDomain == "" {
+		c.ClusterDomain = DefaultClusterDomain
+	}
+	if c.HostResolvConf == "" {
+		c.HostResolvConf = DefaultHostResolvConf
 	}
 }
 
