@@ -279,7 +279,8 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	agents := nodeagent.NewManager(nodeagent.Config{
 		Store: o.store, Clock: o.clock, Log: o.log, Events: o.recorder,
 		Workers: o.cfg.workers, CrashBackoffInitial: o.cfg.crashInitial, CrashBackoffMax: o.cfg.crashMax, CrashBackoffJitter: o.cfg.crashJitter,
-		StateDir: o.cfg.stateDir,
+		StateDir:   o.cfg.stateDir,
+		ClusterDNS: o.svc.podDNS, ClusterDomain: o.cfg.services.clusterDomain,
 	}, nodes)
 
 	nodeRec := &nodelifecycle.Reconciler{Store: o.store, Clock: o.clock, Log: o.log.Named("node-lifecycle"),

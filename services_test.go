@@ -458,3 +458,28 @@ func TestZeroFailedRequestsDuringRollout(t *testing.T) {
 	}
 	t.Logf("requests served: %v", versions)
 }
+
+// Service options that cannot work together are refused by New, naming
+// the option.
+func TestServiceOptionErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []baton.Option
+		want string
+	}{
+		{"private CIDR without an interface", []baton.Option{baton.WithServiceCIDR("10.97.0.0/24")}, "WithServiceCIDR"},
+		{"interface without the proxy", []baton.Option{baton.WithServiceInterface("baton-svc0"), baton.WithServiceCIDR("10.97.0.0/24")}, "needs WithServiceProxy"},
+		{"interface with a loopback CIDR", []baton.Option{baton.WithServiceProxy(""), baton.WithServiceInterface("baton-svc0")}, "outside 127.0.0.0/8"},
+		{"DNS without a port", []baton.Option{baton.WithDNS("10.97.0.10")}, "WithDNS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := baton.New(tc.opts...)
+			if err == nil {
+				t.Fatalf("New succeeded: %v", o)
+			}
+			if !errors.Is(err, baton.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New: %v; want ErrInvalid saying %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/batonhq/baton/api"
@@ -19,6 +21,7 @@ import (
 	"github.com/batonhq/baton/internal/dns"
 	"github.com/batonhq/baton/internal/proxy"
 	"github.com/batonhq/baton/internal/servicefeed"
+	"github.com/batonhq/baton/internal/svcnet"
 )
 
 // serviceConfig holds the Service options; config.services.
@@ -30,6 +33,7 @@ type serviceConfig struct {
 	clusterDomain string
 	drainTimeout  time.Duration
 	policy        discovery.Policy
+	iface         string
 }
 
 // WithServiceProxy runs Baton's userspace service proxy while Run runs: each
@@ -46,18 +50,41 @@ func WithServiceProxy(nodeAddress string) Option {
 	}
 }
 
-// WithServiceCIDR sets the range cluster IPs are allocated from, an IPv4
+// WithServiceCIDR sets the range cluster IPs are allocated from: an IPv4
 // range within 127.0.0.0/8 (loopback, so that the proxy can listen on every
-// address of it); the default is 127.64.0.0/16. New fails with ErrInvalid
-// for anything else.
+// address of it), the default being 127.64.0.0/16; or, with
+// WithServiceInterface, an IPv4 range outside it, such as 10.97.0.0/16. New
+// fails with ErrInvalid for anything else.
 func WithServiceCIDR(cidr string) Option {
 	return func(c *config) { c.services.cidr = cidr }
+}
+
+// WithServiceInterface makes cluster IPs reachable from containers in
+// their own network namespaces (the containerd runtime's Pods), as
+// kube-proxy's IPVS mode does: while Run runs, the proxy assigns each
+// Service's cluster IP to the dummy interface name in the host's network
+// namespace (creating it, and deleting it when Run returns), and routes
+// the rest of the service CIDR nowhere ("unreachable"), so that traffic to
+// an unallocated cluster IP fails at once instead of leaving the host.
+// It needs WithServiceProxy, a non-loopback WithServiceCIDR and
+// CAP_NET_ADMIN (root); Run fails if the interface cannot be made.
+func WithServiceInterface(name string) Option {
+	return func(c *config) { c.services.iface = name }
 }
 
 // WithDNS runs the cluster DNS server on addr ("host:port", UDP and TCP)
 // while Run runs, answering for <service>.<namespace>.svc.<cluster domain>
 // and refusing every other name; port 0 picks a free port, which DNSAddr
 // reports.
+//
+// When the port is 53 and the host is an IP address that is neither
+// loopback nor unspecified, Pods whose dnsPolicy is ClusterFirst (the
+// default) get it as their nameserver, with their namespace first in the
+// search path, in the /etc/resolv.conf the runtime gives them (the
+// containerd runtime does; the fake has none). With WithServiceInterface
+// and an address in the service CIDR, such as 10.97.0.10:53, that address
+// is reserved from Services and assigned to the interface too, so that
+// the Pods reach it.
 func WithDNS(addr string) Option {
 	return func(c *config) { c.services.dnsAddr = addr }
 }
@@ -86,6 +113,9 @@ type serviceState struct {
 	resolver *discovery.Resolver
 	dialer   *discovery.Dialer
 
+	// podDNS is the nameserver Pods get (see WithDNS), or invalid.
+	podDNS netip.Addr
+
 	mu      sync.Mutex // guards dnsAddr
 	dnsAddr string
 }
@@ -102,6 +132,12 @@ func newServiceState(o *Orchestrator) (*serviceState, error) {
 		}
 		st.cidr.CIDR = p
 	}
+	if cfg.iface != "" {
+		if !cfg.proxy {
+			return nil, fmt.Errorf("baton: WithServiceInterface(%q) needs WithServiceProxy, which listens on the cluster IPs: %w", cfg.iface, ErrInvalid)
+		}
+		st.cidr.HostInterface = true
+	}
 	if err := st.cidr.Check(); err != nil {
 		return nil, fmt.Errorf("baton: WithServiceCIDR: %w", err)
 	}
@@ -111,8 +147,15 @@ func newServiceState(o *Orchestrator) (*serviceState, error) {
 		}
 	}
 	if cfg.dnsAddr != "" {
-		if _, _, err := net.SplitHostPort(cfg.dnsAddr); err != nil {
+		host, port, err := net.SplitHostPort(cfg.dnsAddr)
+		if err != nil {
 			return nil, fmt.Errorf("baton: WithDNS(%q): want host:port: %w", cfg.dnsAddr, ErrInvalid)
+		}
+		if ip, err := netip.ParseAddr(host); err == nil && port == "53" && !ip.IsLoopback() && !ip.IsUnspecified() {
+			st.podDNS = ip
+		}
+		if st.cidr.HostInterface && st.podDNS.IsValid() && st.cidr.CIDR.Contains(st.podDNS) {
+			st.cidr.Reserved = append(st.cidr.Reserved, st.podDNS)
 		}
 	}
 	var ropts []discovery.ResolverOption
@@ -176,13 +219,32 @@ func (o *Orchestrator) runServices(ctx context.Context) error {
 	sliceGCCtrl := controller.New("endpointslice-gc", sliceGC, opts)
 	sliceGC.Register(sliceGCCtrl)
 
+	var addrs *svcnet.Net
+	if cfg.iface != "" {
+		var err error
+		addrs, err = svcnet.Open(svcnet.Config{Interface: cfg.iface, CIDR: st.cidr.CIDR, Log: o.log.Named("svcnet")})
+		if err != nil {
+			return fmt.Errorf("baton: WithServiceInterface(%q): %w", cfg.iface, err)
+		}
+		defer func() {
+			if err := addrs.Close(); err != nil {
+				o.log.Warn("could not remove the service interface", zap.String("interface", cfg.iface), zap.Error(err))
+			}
+		}()
+		if slices.Contains(st.cidr.Reserved, st.podDNS) {
+			if err := addrs.Add(st.podDNS); err != nil {
+				return fmt.Errorf("baton: WithDNS(%q): assign the address to interface %s: %w", cfg.dnsAddr, cfg.iface, err)
+			}
+		}
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	for _, run := range []func(context.Context) error{epCtrl.Run, ipCtrl.Run, sliceGCCtrl.Run} {
 		g.Go(func() error { return run(gctx) })
 	}
 	if cfg.proxy {
 		proxyEvents := o.recorder.For("kube-proxy", "")
-		p := proxy.New(proxy.Config{
+		pcfg := proxy.Config{
 			Resolver:     st.resolver,
 			Dialer:       o.Dialer(),
 			NodeAddress:  cfg.nodeAddress,
@@ -192,7 +254,11 @@ func (o *Orchestrator) runServices(ctx context.Context) error {
 			Warn: func(svc *api.Service, reason, message string) {
 				proxyEvents.Warning(svc, reason, "%s", message)
 			},
-		})
+		}
+		if addrs != nil {
+			pcfg.Addresses = addrs
+		}
+		p := proxy.New(pcfg)
 		g.Go(func() error { return p.Run(gctx) })
 	}
 	if cfg.dnsAddr != "" {

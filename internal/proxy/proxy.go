@@ -66,6 +66,19 @@ type Config struct {
 	// Warn, when set, is told of a Service port the proxy cannot serve,
 	// such as an address already in use. It must not block.
 	Warn func(svc *api.Service, reason, message string)
+	// Addresses, when set, is told which cluster IPs the proxy serves, for
+	// a host interface to carry them: Add before the first listener on an
+	// address opens, Remove after the last one on it has closed, and
+	// Remove for each address still held when Run ends. Without it,
+	// cluster IPs must be addresses the host has (loopback ones).
+	Addresses AddressAssigner
+}
+
+// AddressAssigner assigns cluster IPs to the host, as internal/svcnet
+// does. Both methods are idempotent.
+type AddressAssigner interface {
+	Add(ip netip.Addr) error
+	Remove(ip netip.Addr) error
 }
 
 // Proxy forwards Service traffic. Make one with New and call Run.
@@ -78,6 +91,10 @@ type Proxy struct {
 	conns     map[*tcpConn]struct{}
 	failed    map[string]string // listen key to the last error reported
 	closing   bool
+
+	// assigned are the cluster IPs given to cfg.Addresses; only Run's
+	// goroutine uses it.
+	assigned map[netip.Addr]bool
 
 	wg sync.WaitGroup // every goroutine Run started
 }
@@ -122,6 +139,7 @@ func New(cfg Config) *Proxy {
 		listeners: map[string]*listener{},
 		conns:     map[*tcpConn]struct{}{},
 		failed:    map[string]string{},
+		assigned:  map[netip.Addr]bool{},
 	}
 }
 
@@ -129,6 +147,7 @@ func New(cfg Config) *Proxy {
 // every listener and connection and returns once every goroutine it
 // started has exited.
 func (p *Proxy) Run(ctx context.Context) error {
+	defer p.unassign(nil)
 	defer p.shutdown()
 	retry := p.cfg.Clock.NewTimer(retryListen)
 	defer retry.Stop()
@@ -182,6 +201,75 @@ func (p *Proxy) desired() (map[string]target, map[string]*discovery.Service) {
 	return want, owner
 }
 
+// assign gives cfg.Addresses the cluster IPs of the Services owning the
+// listeners, and returns them all. An address that cannot be assigned is
+// reported once per error; its listeners fail and are retried.
+func (p *Proxy) assign(owners map[string]*discovery.Service) map[netip.Addr]bool {
+	ips := map[netip.Addr]bool{}
+	for _, svc := range owners {
+		if svc.ClusterIP.IsValid() {
+			ips[svc.ClusterIP] = true
+		}
+	}
+	if p.cfg.Addresses == nil {
+		return ips
+	}
+	for ip := range ips {
+		if p.assigned[ip] {
+			continue
+		}
+		key := "assign " + ip.String()
+		if err := p.cfg.Addresses.Add(ip); err != nil {
+			p.mu.Lock()
+			report := p.failed[key] != err.Error()
+			p.failed[key] = err.Error()
+			p.mu.Unlock()
+			if report {
+				p.cfg.Log.Warn("cannot assign a cluster IP to the host; retrying", zap.Stringer("address", ip), zap.Error(err))
+				for _, svc := range owners {
+					if svc.ClusterIP == ip && p.cfg.Warn != nil {
+						p.cfg.Warn(svc.Object, "FailedToAssignAddress", fmt.Sprintf("cannot assign cluster IP %s to the host: %v", ip, err))
+					}
+				}
+			}
+			continue
+		}
+		p.mu.Lock()
+		delete(p.failed, key)
+		p.mu.Unlock()
+		p.assigned[ip] = true
+	}
+	return ips
+}
+
+// mayListen reports whether the listener for key may open: not when its
+// address is a cluster IP that cfg.Addresses failed to assign (that is
+// reported already, and retried).
+func (p *Proxy) mayListen(key string, clusterIPs map[netip.Addr]bool) bool {
+	if p.cfg.Addresses == nil {
+		return true
+	}
+	hostPort, _, _ := cutLast(key, "/")
+	host, _, _ := net.SplitHostPort(hostPort)
+	ip, err := netip.ParseAddr(host)
+	return err != nil || !clusterIPs[ip] || p.assigned[ip]
+}
+
+// unassign takes from cfg.Addresses every assigned address not in keep.
+// Its listeners must be closed.
+func (p *Proxy) unassign(keep map[netip.Addr]bool) {
+	for ip := range p.assigned {
+		if keep[ip] {
+			continue
+		}
+		if err := p.cfg.Addresses.Remove(ip); err != nil {
+			p.cfg.Log.Warn("cannot remove a cluster IP from the host", zap.Stringer("address", ip), zap.Error(err))
+			continue
+		}
+		delete(p.assigned, ip)
+	}
+}
+
 func olderService(a, b *discovery.Service) bool {
 	if c := a.Object.CreationTimestamp.Compare(b.Object.CreationTimestamp.Time); c != 0 {
 		return c < 0
@@ -209,11 +297,13 @@ func (p *Proxy) sync(ctx context.Context) {
 	for _, l := range stale {
 		l.close()
 	}
+	ips := p.assign(owners)
+	p.unassign(ips)
 	for key, t := range want {
 		p.mu.Lock()
 		_, open := p.listeners[key]
 		p.mu.Unlock()
-		if open {
+		if open || !p.mayListen(key, ips) {
 			continue
 		}
 		l, err := p.listen(ctx, key, t)

@@ -4,7 +4,8 @@
 // A Service that leaves spec.clusterIP empty gets a free address from the
 // service CIDR (default 127.64.0.0/16: loopback addresses, so that the
 // proxy can listen on them without colliding with another Service's
-// ports); a NodePort Service gets a free node port in 30000-32767 for each
+// ports; or any IPv4 range whose addresses the proxy assigns to a host
+// interface, see Config.HostInterface); a NodePort Service gets a free node port in 30000-32767 for each
 // port that leaves nodePort 0. Addresses are picked at random, like
 // Kubernetes', so that Orchestrators sharing a host seldom pick the same
 // one. A Service whose allocation was cleared by an update (a manifest
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -35,8 +37,17 @@ const DefaultCIDR = "127.64.0.0/16"
 // Config says where cluster IPs and node ports come from.
 type Config struct {
 	// CIDR is the IPv4 range cluster IPs are allocated from; it must lie in
-	// 127.0.0.0/8. The zero value means DefaultCIDR.
+	// 127.0.0.0/8 unless HostInterface is set. The zero value means
+	// DefaultCIDR.
 	CIDR netip.Prefix
+	// HostInterface says the proxy assigns each cluster IP to a host
+	// interface (see internal/svcnet), so that containers in their own
+	// network namespaces reach it: CIDR must then be a non-loopback range,
+	// and a Service's own clusterIP must lie in it.
+	HostInterface bool
+	// Reserved addresses of CIDR are never given to a Service, such as the
+	// cluster DNS server's.
+	Reserved []netip.Addr
 }
 
 func (c Config) cidr() netip.Prefix {
@@ -46,14 +57,47 @@ func (c Config) cidr() netip.Prefix {
 	return netip.MustParsePrefix(DefaultCIDR)
 }
 
+// loopback is the range every Linux host routes to its loopback interface.
+var loopback = netip.MustParsePrefix("127.0.0.0/8")
+
 // Check reports whether c can be used.
 func (c Config) Check() error {
 	p := c.cidr()
-	if !p.Addr().Is4() || !p.Addr().IsLoopback() || !netip.MustParsePrefix("127.0.0.0/8").Contains(p.Addr()) || p.Bits() < 8 || p.Bits() > 30 {
-		return fmt.Errorf("service CIDR %s must be an IPv4 range of 4 or more addresses within 127.0.0.0/8, such as %s: %w",
-			p, DefaultCIDR, api.ErrInvalid)
+	switch {
+	case c.HostInterface && (!p.Addr().Is4() || loopback.Overlaps(p) || p.Bits() < 8 || p.Bits() > 30):
+		return fmt.Errorf("service CIDR %s must be an IPv4 range of 4 or more addresses outside 127.0.0.0/8, such as 10.97.0.0/16, "+
+			"when cluster IPs are assigned to a host interface: %w", p, api.ErrInvalid)
+	case !c.HostInterface && (!p.Addr().Is4() || !loopback.Contains(p.Addr()) || p.Bits() < 8 || p.Bits() > 30):
+		return fmt.Errorf("service CIDR %s must be an IPv4 range of 4 or more addresses within 127.0.0.0/8, such as %s "+
+			"(or any IPv4 range, with a host interface for cluster IPs): %w", p, DefaultCIDR, api.ErrInvalid)
 	}
 	return nil
+}
+
+// checkRequested returns "" if ip may be asked for as a cluster IP: in the
+// range the proxy can listen on, neither its network nor its broadcast
+// address, and not reserved.
+func (c Config) checkRequested(ip netip.Addr) string {
+	p := loopback
+	if c.HostInterface {
+		p = c.cidr()
+	}
+	if !p.Contains(ip) || ip == p.Addr() || ip == lastAddr(p) {
+		return fmt.Sprintf("%s is outside the service CIDR %s, or its network or broadcast address: leave clusterIP empty for Baton to pick a free address",
+			ip, p)
+	}
+	if slices.Contains(c.Reserved, ip) {
+		return fmt.Sprintf("%s is reserved (for the cluster DNS server): leave clusterIP empty for Baton to pick a free address", ip)
+	}
+	return ""
+}
+
+// lastAddr returns the broadcast address of IPv4 range p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	n |= 1<<(32-p.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
 
 // Allocator allocates within one store transaction: it knows every
@@ -143,6 +187,8 @@ func (a *Allocator) Allocate(svc *api.Service) api.FieldErrors {
 		}
 		svc.Spec.ClusterIP = ip.String()
 		a.ips[ip] = svc
+	case err == nil && a.cfg.checkRequested(ip) != "":
+		errs.Add("spec.clusterIP", "%s", a.cfg.checkRequested(ip))
 	case err == nil:
 		if cur, ok := a.ips[ip]; ok && cur.UID != svc.UID && !older(svc, cur) {
 			errs.Add("spec.clusterIP", "%s is already allocated to Service %s/%s: leave clusterIP empty for Baton to pick a free address",
@@ -181,7 +227,7 @@ func (a *Allocator) Allocate(svc *api.Service) api.FieldErrors {
 // address of the range.
 func (a *Allocator) freeIP(want netip.Addr) (netip.Addr, bool) {
 	p := a.cfg.cidr()
-	if want.IsValid() && p.Contains(want) {
+	if want.IsValid() && p.Contains(want) && !slices.Contains(a.cfg.Reserved, want) {
 		if _, taken := a.ips[want]; !taken {
 			return want, true
 		}
@@ -194,7 +240,7 @@ func (a *Allocator) freeIP(want netip.Addr) (netip.Addr, bool) {
 	for i := range usable {
 		n := first + 1 + (start+i)%usable
 		ip := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
-		if _, taken := a.ips[ip]; !taken {
+		if _, taken := a.ips[ip]; !taken && !slices.Contains(a.cfg.Reserved, ip) {
 			return ip, true
 		}
 	}

@@ -244,22 +244,87 @@ func TestAllocatorExhaustion(t *testing.T) {
 
 func TestConfigCheck(t *testing.T) {
 	for _, tc := range []struct {
-		cidr string
-		ok   bool
+		cidr          string
+		hostInterface bool
+		ok            bool
 	}{
-		{"", true},
-		{"127.64.0.0/16", true},
-		{"127.0.0.0/8", true},
-		{"10.0.0.0/16", false},
-		{"127.64.0.0/31", false},
-		{"::1/128", false},
+		{"", false, true},
+		{"127.64.0.0/16", false, true},
+		{"127.0.0.0/8", false, true},
+		{"10.0.0.0/16", false, false},
+		{"127.64.0.0/31", false, false},
+		{"::1/128", false, false},
+		{"10.97.0.0/16", true, true},
+		{"", true, false}, // the default range is loopback
+		{"127.64.0.0/16", true, false},
+		{"96.0.0.0/3", true, false}, // covers 127.0.0.0/8
+		{"10.97.0.0/31", true, false},
+		{"fd00::/64", true, false},
 	} {
-		var cfg serviceip.Config
+		cfg := serviceip.Config{HostInterface: tc.hostInterface}
 		if tc.cidr != "" {
 			cfg.CIDR = netip.MustParsePrefix(tc.cidr)
 		}
 		if err := cfg.Check(); (err == nil) != tc.ok || (err != nil && !errors.Is(err, api.ErrInvalid)) {
-			t.Errorf("Check(%s) = %v, want ok=%v", tc.cidr, err, tc.ok)
+			t.Errorf("Check(%s, host interface %v) = %v, want ok=%v", tc.cidr, tc.hostInterface, err, tc.ok)
 		}
 	}
+}
+
+// With a host interface, a requested cluster IP must lie in the CIDR and
+// not be reserved; reserved addresses are never allocated.
+func TestRequestedAndReservedAddresses(t *testing.T) {
+	cfg := serviceip.Config{
+		CIDR:          netip.MustParsePrefix("10.97.0.0/30"), // 10.97.0.1 and .2 usable
+		HostInterface: true,
+		Reserved:      []netip.Addr{netip.MustParseAddr("10.97.0.2")},
+	}
+	s := newStore(t)
+	for _, tc := range []struct {
+		ip, detail string
+	}{
+		{"10.98.0.1", "outside the service CIDR 10.97.0.0/30"},
+		{"10.97.0.0", "network or broadcast"},
+		{"10.97.0.3", "network or broadcast"},
+		{"127.64.0.1", "outside the service CIDR"},
+		{"10.97.0.2", "reserved"},
+	} {
+		s.View(func(tx store.ReadTx) {
+			sv := svc("web", tc.ip, "")
+			api.SetDefaults(sv)
+			errs := serviceip.NewAllocator(tx, cfg).Allocate(sv)
+			if len(errs) != 1 || errs[0].Path != "spec.clusterIP" || !strings.Contains(errs[0].Detail, tc.detail) {
+				t.Errorf("Allocate(clusterIP %s) = %v; want spec.clusterIP: ...%s...", tc.ip, errs, tc.detail)
+			}
+		})
+	}
+	var got []string
+	err := s.Update(func(tx store.Tx) error {
+		a := serviceip.NewAllocator(tx, cfg)
+		for i := range 2 {
+			sv := svc(fmt.Sprintf("s%d", i), "", "")
+			api.SetDefaults(sv)
+			a.Allocate(sv)
+			got = append(got, sv.Spec.ClusterIP)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != "10.97.0.1" || got[1] != "" {
+		t.Errorf("allocated %q; want 10.97.0.1 and then nothing (10.97.0.2 is reserved)", got)
+	}
+	// Without a host interface, any loopback address may be asked for, as
+	// before; a private one may not.
+	loop := serviceip.Config{}
+	s.View(func(tx store.ReadTx) {
+		for ip, ok := range map[string]bool{"127.1.2.3": true, "10.0.0.1": false, "127.255.255.255": false} {
+			sv := svc("web", ip, "")
+			api.SetDefaults(sv)
+			if errs := serviceip.NewAllocator(tx, loop).Allocate(sv); (len(errs) == 0) != ok {
+				t.Errorf("loopback mode: Allocate(clusterIP %s) = %v; want ok=%v", ip, errs, ok)
+			}
+		}
+	})
 }
