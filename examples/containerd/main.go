@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -69,6 +70,11 @@ func main() {
 }
 
 func run(ctx context.Context, f flags) error {
+	// The CNI bridge plugin makes the bridge for the first Pod and never
+	// deletes it: remove it at the end, unless it was there before.
+	if _, err := net.InterfaceByName(f.bridge); err != nil {
+		defer func() { _ = exec.Command("ip", "link", "delete", f.bridge).Run() }()
+	}
 	step("Connect to containerd at %s (namespace %q)", f.address, f.namespace)
 	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
