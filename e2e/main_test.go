@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/testutil"
 	"github.com/batonhq/baton/runtime"
 	"github.com/batonhq/baton/runtime/containerd"
 	"github.com/batonhq/baton/runtime/containerd/containerdtest"
@@ -314,21 +315,7 @@ func describePods(pods []*baton.Pod) string {
 // waitTimeout with what cond last said.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.NewTimer(waitTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("%s: not so after %v: %s", what, waitTimeout, detail)
-		}
-	}
+	testutil.Eventually(t, what, waitTimeout, 100*time.Millisecond, cond)
 }
 
 // Pod templates.

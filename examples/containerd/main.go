@@ -31,12 +31,12 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/examples/internal/demo"
 	"github.com/batonhq/baton/runtime/containerd"
 	"github.com/batonhq/baton/runtime/containerd/testimage"
 )
@@ -75,7 +75,7 @@ func run(ctx context.Context, f flags) error {
 	if _, err := net.InterfaceByName(f.bridge); err != nil {
 		defer func() { _ = exec.Command("ip", "link", "delete", f.bridge).Run() }()
 	}
-	step("Connect to containerd at %s (namespace %q)", f.address, f.namespace)
+	demo.Step("Connect to containerd at %s (namespace %q)", f.address, f.namespace)
 	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	rt, err := containerd.New(connectCtx, f.address,
@@ -103,19 +103,19 @@ func run(ctx context.Context, f flags) error {
 		stop()
 		<-done
 	}()
-	w, err := watchPods(runCtx, o)
+	w, err := demo.WatchPods(runCtx, o, ns, describe, demo.Column{Header: "VERSION", Value: version})
 	if err != nil {
 		return err
 	}
 
-	step("Create namespace %q and a Deployment of 3 busybox httpd replicas", ns)
+	demo.Step("Create namespace %q and a Deployment of 3 busybox httpd replicas", ns)
 	if _, err := o.Namespaces().Create(ctx, &baton.Namespace{ObjectMeta: baton.ObjectMeta{Name: ns}}); err != nil && !errors.Is(err, baton.ErrAlreadyExists) {
 		return err
 	}
 	if _, err := o.Deployments(ns).Create(ctx, webDeployment(image, 3)); err != nil {
 		return err
 	}
-	if err := w.waitReady(ctx, 3); err != nil {
+	if err := w.WaitReady(ctx, 3); err != nil {
 		return err
 	}
 
@@ -124,7 +124,7 @@ func run(ctx context.Context, f flags) error {
 		return err
 	}
 	url := "http://" + net.JoinHostPort(pods[0].Status.PodIP, "8080") + "/"
-	step("Fetch %s (the Pod IP of %s)", url, pods[0].Name)
+	demo.Step("Fetch %s (the Pod IP of %s)", url, pods[0].Name)
 	body, err := fetch(ctx, url)
 	if err != nil {
 		return err
@@ -132,50 +132,50 @@ func run(ctx context.Context, f flags) error {
 	fmt.Printf("  %s", body)
 
 	victim := pods[1]
-	step("Kill the process of %s's container with SIGKILL: the node agent restarts it", victim.Name)
+	demo.Step("Kill the process of %s's container with SIGKILL: the node agent restarts it", victim.Name)
 	if err := kill9(ctx, f, victim); err != nil {
 		return err
 	}
-	if err := w.waitFor(ctx, "a restart", func(pods []*baton.Pod) bool {
+	if err := w.WaitFor(ctx, "a restart", func(pods []*baton.Pod) bool {
 		return slices.ContainsFunc(pods, func(p *baton.Pod) bool {
 			return p.Name == victim.Name && p.IsReady() && p.Status.ContainerStatuses[0].RestartCount == 1
-		}) && allReady(pods, 3)
+		}) && demo.AllReady(pods, 3)
 	}); err != nil {
 		return err
 	}
 
 	for _, n := range []int32{5, 2} {
-		step("Scale to %d", n)
+		demo.Step("Scale to %d", n)
 		if _, err := o.Deployments(ns).Scale(ctx, "web", n); err != nil {
 			return err
 		}
-		if err := w.waitReady(ctx, int(n)); err != nil {
+		if err := w.WaitReady(ctx, int(n)); err != nil {
 			return err
 		}
 	}
 
-	step("Roll out version 2: Pods are replaced a few at a time (maxSurge and maxUnavailable 25%%)")
+	demo.Step("Roll out version 2: Pods are replaced a few at a time (maxSurge and maxUnavailable 25%%)")
 	if err := setVersion(ctx, o, "2"); err != nil {
 		return err
 	}
-	if err := rolloutStatus(ctx, o); err != nil {
+	if err := demo.RolloutStatus(ctx, o, ns, "web"); err != nil {
 		return err
 	}
-	if err := w.waitFor(ctx, "version 2 everywhere", versionEverywhere("2", 2)); err != nil {
+	if err := w.WaitFor(ctx, "version 2 everywhere", versionEverywhere("2", 2)); err != nil {
 		return err
 	}
 	if err := fetchEach(ctx, o); err != nil {
 		return err
 	}
 
-	step("Roll back to the previous revision")
+	demo.Step("Roll back to the previous revision")
 	if _, err := o.Deployments(ns).Rollback(ctx, "web", 0); err != nil {
 		return err
 	}
-	if err := rolloutStatus(ctx, o); err != nil {
+	if err := demo.RolloutStatus(ctx, o, ns, "web"); err != nil {
 		return err
 	}
-	if err := w.waitFor(ctx, "version 1 everywhere", versionEverywhere("1", 2)); err != nil {
+	if err := w.WaitFor(ctx, "version 1 everywhere", versionEverywhere("1", 2)); err != nil {
 		return err
 	}
 	if err := fetchEach(ctx, o); err != nil {
@@ -189,11 +189,11 @@ func run(ctx context.Context, f flags) error {
 		fmt.Printf("  revision %d  VERSION=%s  replica set %s\n", h.Number, h.Template.Spec.Containers[0].Env[0].Value, h.ReplicaSet)
 	}
 
-	step("Delete the Deployment: its Pods and their containers go with it")
+	demo.Step("Delete the Deployment: its Pods and their containers go with it")
 	if err := o.Deployments(ns).Delete(ctx, "web"); err != nil {
 		return err
 	}
-	if err := w.waitFor(ctx, "no pods", func(pods []*baton.Pod) bool { return len(pods) == 0 }); err != nil {
+	if err := w.WaitFor(ctx, "no pods", func(pods []*baton.Pod) bool { return len(pods) == 0 }); err != nil {
 		return err
 	}
 	left, err := rt.ListPodSandboxes(ctx, nil)
@@ -201,7 +201,7 @@ func run(ctx context.Context, f flags) error {
 		return err
 	}
 	fmt.Printf("  sandboxes left in containerd namespace %q: %d\n", f.namespace, len(left))
-	step("Done")
+	demo.Step("Done")
 	return nil
 }
 
@@ -211,7 +211,7 @@ func importImage(ctx context.Context, o *baton.Orchestrator, f flags) (string, e
 	var archive io.Reader
 	switch {
 	case f.imageArchive != "":
-		step("Import %s", f.imageArchive)
+		demo.Step("Import %s", f.imageArchive)
 		file, err := os.Open(f.imageArchive)
 		if err != nil {
 			return "", err
@@ -223,7 +223,7 @@ func importImage(ctx context.Context, o *baton.Orchestrator, f flags) (string, e
 		if err := img.Available(); err != nil {
 			return "", fmt.Errorf("%w; or give -image-archive, or -busybox \"\" with -image naming an image containerd has", err)
 		}
-		step("Build a busybox image from %s and import it", f.busybox)
+		demo.Step("Build a busybox image from %s and import it", f.busybox)
 		data, err := img.Bytes()
 		if err != nil {
 			return "", err
@@ -348,103 +348,38 @@ func fetchEach(ctx context.Context, o *baton.Orchestrator) error {
 	return nil
 }
 
-var started = time.Now()
-
-func step(format string, args ...any) {
-	fmt.Printf("\n[%6.2fs] == %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
-}
-
-// podWatcher prints every change to the namespace's Pods, in order, and
-// lets the program wait for a condition on them.
-type podWatcher struct {
-	changes <-chan baton.WatchEvent[*baton.Pod]
-	pods    map[string]*baton.Pod // the Pods as the watch has shown them
-	last    map[string]string     // the last line printed per Pod
-}
-
-func watchPods(ctx context.Context, o *baton.Orchestrator) (*podWatcher, error) {
-	changes, err := o.Pods(ns).Watch(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &podWatcher{changes: changes, pods: map[string]*baton.Pod{}, last: map[string]string{}}, nil
-}
-
-// waitReady waits until exactly n Pods exist and all are ready.
-func (w *podWatcher) waitReady(ctx context.Context, n int) error {
-	return w.waitFor(ctx, fmt.Sprintf("%d ready pods", n), func(pods []*baton.Pod) bool { return allReady(pods, n) })
-}
-
-// allReady reports whether there are exactly n Pods, all ready and none
-// terminating.
-func allReady(pods []*baton.Pod, n int) bool {
-	if len(pods) != n {
-		return false
-	}
-	for _, p := range pods {
-		if !p.IsReady() || p.DeletionTimestamp != nil {
-			return false
-		}
-	}
-	return true
-}
-
-// waitFor prints Pod changes until cond holds for the namespace's Pods,
-// then prints them as a table.
-func (w *podWatcher) waitFor(ctx context.Context, what string, cond func([]*baton.Pod) bool) error {
-	for {
-		pods := make([]*baton.Pod, 0, len(w.pods))
-		for _, p := range w.pods {
-			pods = append(pods, p)
-		}
-		slices.SortFunc(pods, func(a, b *baton.Pod) int { return strings.Compare(a.Name, b.Name) })
-		if cond(pods) {
-			printTable(pods)
-			return nil
-		}
-		select {
-		case ev := <-w.changes:
-			if ev.Type == baton.Deleted {
-				delete(w.pods, ev.Object.Name)
-			} else {
-				w.pods[ev.Object.Name] = ev.Object
+// versionEverywhere holds when exactly n Pods run version want, all ready.
+func versionEverywhere(want string, n int) func([]*baton.Pod) bool {
+	return func(pods []*baton.Pod) bool {
+		for _, p := range pods {
+			if version(p) != want {
+				return false
 			}
-			w.print(ev)
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 		}
+		return demo.AllReady(pods, n)
 	}
 }
 
-// print shows a line when a Pod's phase, readiness, restart count or IP
-// changes.
-func (w *podWatcher) print(ev baton.WatchEvent[*baton.Pod]) {
-	p := ev.Object
-	line := describe(p)
-	if ev.Type == baton.Deleted {
-		line = "deleted"
-	}
-	if w.last[p.Name] == line {
-		return
-	}
-	w.last[p.Name] = line
-	fmt.Printf("  %-24s %s\n", p.Name, line)
+// version is the VERSION a Pod's template set.
+func version(p *baton.Pod) string { return p.Spec.Containers[0].Env[0].Value }
+
+// setVersion changes the template's VERSION.
+func setVersion(ctx context.Context, o *baton.Orchestrator, version string) error {
+	return demo.UpdateDeployment(ctx, o, ns, "web", func(d *baton.Deployment) {
+		d.Spec.Template.Spec.Containers[0].Env = []baton.EnvVar{{Name: "VERSION", Value: version}}
+	})
 }
 
+// describe is the line printed when a Pod changes.
 func describe(p *baton.Pod) string {
 	state := string(p.Status.Phase)
 	if p.DeletionTimestamp != nil {
 		state = "Terminating"
 	}
-	ready, restarts := "0/1", int32(0)
-	if p.IsReady() {
-		ready = "1/1"
-	}
+	ready, restarts := demo.Readiness(p)
 	if len(p.Status.ContainerStatuses) > 0 {
-		cs := p.Status.ContainerStatuses[0]
-		restarts = cs.RestartCount
-		if cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {
-			state += " (" + cs.State.Waiting.Reason + ")"
+		if w := p.Status.ContainerStatuses[0].State.Waiting; w != nil && w.Reason != "" {
+			state += " (" + w.Reason + ")"
 		}
 	}
 	ip := p.Status.PodIP
@@ -452,60 +387,4 @@ func describe(p *baton.Pod) string {
 		ip = "-"
 	}
 	return fmt.Sprintf("%-12s ready %s  restarts %d  ip %s", state, ready, restarts, ip)
-}
-
-func printTable(pods []*baton.Pod) {
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "  NAME\tREADY\tSTATUS\tRESTARTS\tIP\tVERSION")
-	for _, p := range pods {
-		ready, restarts := "0/1", int32(0)
-		if p.IsReady() {
-			ready = "1/1"
-		}
-		if len(p.Status.ContainerStatuses) > 0 {
-			restarts = p.Status.ContainerStatuses[0].RestartCount
-		}
-		fmt.Fprintf(w, "  %s\t%s\t%s\t%d\t%s\t%s\n", p.Name, ready, p.Status.Phase, restarts, p.Status.PodIP, p.Spec.Containers[0].Env[0].Value)
-	}
-	w.Flush()
-}
-
-// setVersion changes the template's VERSION: read, change, write, and on a
-// conflict (the controllers write the same object) read again.
-func setVersion(ctx context.Context, o *baton.Orchestrator, version string) error {
-	for {
-		d, err := o.Deployments(ns).Get(ctx, "web")
-		if err != nil {
-			return err
-		}
-		d.Spec.Template.Spec.Containers[0].Env = []baton.EnvVar{{Name: "VERSION", Value: version}}
-		_, err = o.Deployments(ns).Update(ctx, d)
-		if !errors.Is(err, baton.ErrConflict) {
-			return err
-		}
-	}
-}
-
-// rolloutStatus prints the rollout's progress until it is complete, like
-// "kubectl rollout status".
-func rolloutStatus(ctx context.Context, o *baton.Orchestrator) error {
-	last := ""
-	return o.Deployments(ns).RolloutStatus(ctx, "web", func(p baton.RolloutProgress) {
-		if p.Message != last {
-			fmt.Println("  rollout:", p.Message)
-			last = p.Message
-		}
-	})
-}
-
-// versionEverywhere holds when exactly n Pods run version, all ready.
-func versionEverywhere(version string, n int) func([]*baton.Pod) bool {
-	return func(pods []*baton.Pod) bool {
-		for _, p := range pods {
-			if p.Spec.Containers[0].Env[0].Value != version {
-				return false
-			}
-		}
-		return allReady(pods, n)
-	}
 }

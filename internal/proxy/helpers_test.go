@@ -18,6 +18,7 @@ import (
 
 	"github.com/batonhq/baton/api"
 	"github.com/batonhq/baton/internal/proxy"
+	"github.com/batonhq/baton/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -224,16 +225,11 @@ func dialWhenListening(t testing.TB, addr string) *net.TCPConn {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond every millisecond until it holds, failing t after
+// waitTimeout.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond) // polling with a deadline
-	}
+	testutil.Eventually(t, "waiting for "+what, waitTimeout, time.Millisecond, func() (bool, string) { return cond(), "" })
 }
 
 // readLine reads up to a newline.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 
+	"github.com/batonhq/baton/internal/testutil"
 	"github.com/batonhq/baton/runtime"
 	"github.com/batonhq/baton/runtime/containerd/containerdtest"
 )
@@ -91,21 +92,7 @@ func waitEvent(t testing.TB, ch <-chan runtime.Event, id string, typ runtime.Eve
 // timeout with what cond last said.
 func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("%s: not so after %v: %s", what, timeout, detail)
-		}
-	}
+	testutil.Eventually(t, what, timeout, 50*time.Millisecond, cond)
 }
 
 // status returns container id's status.

@@ -187,10 +187,11 @@ func (a *Allocator) Allocate(svc *api.Service) api.FieldErrors {
 		}
 		svc.Spec.ClusterIP = ip.String()
 		a.ips[ip] = svc
-	case err == nil && a.cfg.checkRequested(ip) != "":
-		errs.Add("spec.clusterIP", "%s", a.cfg.checkRequested(ip))
-	case err == nil:
-		if cur, ok := a.ips[ip]; ok && cur.UID != svc.UID && !older(svc, cur) {
+	case err != nil:
+	default:
+		if problem := a.cfg.checkRequested(ip); problem != "" {
+			errs.Add("spec.clusterIP", "%s", problem)
+		} else if cur, ok := a.ips[ip]; ok && cur.UID != svc.UID && !older(svc, cur) {
 			errs.Add("spec.clusterIP", "%s is already allocated to Service %s/%s: leave clusterIP empty for Baton to pick a free address",
 				ip, cur.Namespace, cur.Name)
 		} else {
