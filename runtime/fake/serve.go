@@ -37,7 +37,8 @@ const LoopbackPodCIDR = "127.88.0.0/16"
 //     as its message.
 //   - SIGTERM (StopContainer with a grace period, without IgnoreSIGTERM)
 //     drains, as a well-behaved server does: listeners close at once, so
-//     new connections are refused; HTTP servers close idle keep-alive
+//     new connections are refused (connections a client opened before are
+//     accepted first, not reset); HTTP servers close idle keep-alive
 //     connections and answer every request still arriving on the others,
 //     with "Connection: close"; Conn handlers run on; UDP sockets close.
 //     The container exits with code 143 once nothing is left, or is killed
@@ -77,13 +78,13 @@ func UDP(port int32, fn func(net.PacketConn)) Server {
 // serving is what a serving container runs. Its fields are set when it
 // starts and only read afterwards; mu guards the rest.
 type serving struct {
-	listeners []net.Listener
+	listeners []*drainingListener
 	packets   []net.PacketConn
 	https     []*httpServer
 
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{} // open connections of Conn servers
-	active   sync.WaitGroup        // Conn handlers and HTTP servers still running
+	active   sync.WaitGroup        // accept loops, Conn handlers and HTTP servers still running
 	draining bool
 	closed   bool
 }
@@ -148,10 +149,11 @@ func (s *serving) listen(ip netip.Addr, srv Server) error {
 	case (srv.Handler == nil) == (srv.Conn == nil):
 		return fmt.Errorf("serve %s: set exactly one of Handler and Conn: %w", addr, errServeUnsupported)
 	}
-	l, err := net.Listen("tcp", addr)
+	tl, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	l := newDrainingListener(tl.(*net.TCPListener))
 	s.listeners = append(s.listeners, l)
 	if srv.Handler != nil {
 		h := &httpServer{served: make(chan struct{})}
@@ -172,21 +174,24 @@ func (s *serving) listen(ip netip.Addr, srv Server) error {
 		}()
 		return nil
 	}
+	s.active.Add(1)
 	go s.accept(l, srv.Conn)
 	return nil
 }
 
-// accept runs a Conn server until its listener closes.
+// accept runs a Conn server until its listener closes and every
+// connection it took before is handed to fn.
 func (s *serving) accept(l net.Listener, fn func(net.Conn)) {
+	defer s.active.Done()
 	for {
 		conn, err := l.Accept()
 		if err != nil {
 			return
 		}
 		s.mu.Lock()
-		if s.closed || s.draining {
+		if s.closed {
 			s.mu.Unlock()
-			conn.Close()
+			resetConn(conn)
 			continue
 		}
 		s.conns[conn] = struct{}{}
@@ -206,10 +211,11 @@ func (s *serving) accept(l net.Listener, fn func(net.Conn)) {
 }
 
 // drain begins a graceful stop, as a well-behaved server does on SIGTERM:
-// listeners close at once, so new connections are refused; HTTP servers
-// close idle keep-alive connections and answer every request still coming
-// on the others, each with "Connection: close"; Conn handlers run on. done
-// is called, in a goroutine, once nothing is left running.
+// listeners close at once, so new connections are refused, after taking
+// the connections clients had already opened; HTTP servers close idle
+// keep-alive connections and answer every request still coming on the
+// others, each with "Connection: close"; Conn handlers run on. done is
+// called, in a goroutine, once nothing is left running.
 //
 // The HTTP servers do not use http.Server.Shutdown, which drops a request
 // read after it began without an answer: a client that had just connected,
@@ -222,8 +228,15 @@ func (s *serving) drain(done func()) {
 	}
 	s.draining = true
 	s.mu.Unlock()
+	// Before the listeners close, so that a request which arrives once a
+	// client sees connections refused is sure to be answered with
+	// "Connection: close". Connections that have not sent a request yet
+	// are not idle, so this leaves them open.
+	for _, h := range s.https {
+		h.hs.SetKeepAlivesEnabled(false)
+	}
 	for _, l := range s.listeners {
-		l.Close()
+		l.drain()
 	}
 	for _, pc := range s.packets {
 		pc.Close()
@@ -232,8 +245,7 @@ func (s *serving) drain(done func()) {
 		s.active.Add(1)
 		go func() {
 			defer s.active.Done()
-			<-h.served // every accepted connection is counted
-			h.hs.SetKeepAlivesEnabled(false)
+			<-h.served     // every accepted connection is counted
 			h.conns.Wait() // until each has answered, or kill closed it
 		}()
 	}
@@ -258,7 +270,7 @@ func (s *serving) kill() {
 	}
 	s.mu.Unlock()
 	for _, l := range s.listeners {
-		l.Close()
+		l.kill()
 	}
 	for _, pc := range s.packets {
 		pc.Close()
@@ -267,10 +279,7 @@ func (s *serving) kill() {
 		h.hs.Close()
 	}
 	for _, c := range conns {
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // a dead process's sockets are reset
-		}
-		c.Close()
+		resetConn(c) // a dead process's sockets are reset
 	}
 }
 

@@ -19,12 +19,14 @@ import (
 
 // serveCIDRs hands each test its own /24 of 127.90.0.0/16, so that tests
 // (and test binaries of other packages, which use other ranges) never
-// listen on the same address.
+// listen on the same address. It wraps after 255 tests (as with -count),
+// by which time the first test's servers are long closed: none runs in
+// parallel.
 var serveCIDRs atomic.Int32
 
 func newServingFake(t *testing.T) *fake.Runtime {
 	t.Helper()
-	cidr := fmt.Sprintf("127.90.%d.0/24", serveCIDRs.Add(1))
+	cidr := fmt.Sprintf("127.90.%d.0/24", serveCIDRs.Add(1)%256)
 	rt, _ := newFake(t, fake.WithPodCIDR(cidr))
 	t.Cleanup(rt.CloseServers)
 	return rt
