@@ -483,3 +483,37 @@ func TestServiceOptionErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestEnableServiceLinks: a container gets the service variables of its
+// namespace's Services unless its Pod sets enableServiceLinks: false.
+func TestEnableServiceLinks(t *testing.T) {
+	h := newServicesHarness(t)
+	ctx := ctxFor(t)
+	svc, err := h.o.Services("default").Create(ctx, webService(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	linked := podOf("linked", baton.RestartPolicyAlways, baton.Container{Name: "app", Image: "tool:1"})
+	unlinked := podOf("unlinked", baton.RestartPolicyAlways, baton.Container{Name: "app", Image: "tool:1"})
+	unlinked.Spec.EnableServiceLinks = &off
+	for _, p := range []*baton.Pod{linked, unlinked} {
+		if _, err := h.o.Pods("default").Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	envOf := map[string]string{}
+	for _, p := range waitPods(t, h.o, "default", "2 ready", readyPods(2)) {
+		c, err := h.rt.ContainerStatus(ctx, containerID(p.Status.ContainerStatuses[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		envOf[p.Name] = strings.Join(c.Config.Env, " ")
+	}
+	if want := "WEB_SERVICE_HOST=" + svc.Spec.ClusterIP; !strings.Contains(envOf["linked"], want) {
+		t.Errorf("env of a Pod with service links %q lacks %s", envOf["linked"], want)
+	}
+	if strings.Contains(envOf["unlinked"], "WEB_") {
+		t.Errorf("env of a Pod with enableServiceLinks: false has service variables: %q", envOf["unlinked"])
+	}
+}

@@ -62,6 +62,7 @@ func (s *PodSpec) DeepCopy() *PodSpec {
 		}
 	}
 	out.TerminationGracePeriodSeconds = copyPtr(s.TerminationGracePeriodSeconds)
+	out.EnableServiceLinks = copyPtr(s.EnableServiceLinks)
 	out.NodeSelector = copyStringMap(s.NodeSelector)
 	if s.Volumes != nil {
 		out.Volumes = make([]Volume, len(s.Volumes))

@@ -37,6 +37,19 @@ type PodSpec struct {
 	// DNSConfig adds nameservers, search domains and options to what
 	// DNSPolicy gives; with DNSPolicy None it is all there is.
 	DNSConfig *PodDNSConfig `json:"dnsConfig,omitempty"`
+	// EnableServiceLinks, unless false, gives each container the
+	// Kubernetes service variables (NAME_SERVICE_HOST, NAME_SERVICE_PORT
+	// and the Docker-link style NAME_PORT_...) of every Service in the
+	// Pod's namespace that exists when the container starts. Set it to
+	// false in a namespace with many Services, or when such names clash
+	// with the program's own variables. Unset means true.
+	EnableServiceLinks *bool `json:"enableServiceLinks,omitempty"`
+}
+
+// ServiceLinksEnabled reports whether s's containers get the service
+// variables of their namespace: unless EnableServiceLinks is false.
+func (s *PodSpec) ServiceLinksEnabled() bool {
+	return s.EnableServiceLinks == nil || *s.EnableServiceLinks
 }
 
 // DNSPolicy says where a Pod's resolver configuration comes from, as in

@@ -10,7 +10,8 @@ import (
 )
 
 // resolveEnv builds a container's environment, as kubelet does: first the
-// service variables of the Pod's namespace, then every key of each envFrom
+// service variables of the Pod's namespace (unless the Pod turns service
+// links off), then every key of each envFrom
 // source (with its prefix; keys that are not
 // valid variable names are skipped), then env, whose entries win. A
 // missing ConfigMap, Secret or key that is not optional is a configError
@@ -21,7 +22,9 @@ func (a *Agent) resolveEnv(pod *api.Pod, c *api.Container) ([]string, error) {
 	a.store.View(func(tx store.ReadTx) {
 		// Kubernetes' service links: NAME_SERVICE_HOST and friends for the
 		// Services of the Pod's namespace, before the container's own.
-		out = discovery.EnvFor(store.List[*api.Service](tx, pod.Namespace), pod.Namespace)
+		if pod.Spec.ServiceLinksEnabled() {
+			out = discovery.EnvFor(store.List[*api.Service](tx, pod.Namespace), pod.Namespace)
+		}
 		for _, src := range c.EnvFrom {
 			var data map[string]string
 			if data, err = envSource(tx, pod.Namespace, src); err != nil {
