@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -516,4 +517,62 @@ func TestEnableServiceLinks(t *testing.T) {
 	if strings.Contains(envOf["unlinked"], "WEB_") {
 		t.Errorf("env of a Pod with enableServiceLinks: false has service variables: %q", envOf["unlinked"])
 	}
+}
+
+// TestServiceUpdateKeepsAllocatedValues: an update that leaves
+// spec.clusterIP and a port's nodePort empty keeps what Baton allocated (as
+// Kubernetes' patchAllocatedValues does); one that names another cluster
+// IP, or makes the Service headless, is refused by path and changes
+// nothing.
+func TestServiceUpdateKeepsAllocatedValues(t *testing.T) {
+	h := newServicesHarness(t)
+	ctx := ctxFor(t)
+	created, err := h.o.Services("default").Create(ctx, webService(baton.ServiceTypeNodePort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, nodePort := created.Spec.ClusterIP, created.Spec.Ports[0].NodePort
+	if ip == "" || nodePort == 0 {
+		t.Fatalf("created Service has clusterIP %q and nodePort %d, want both allocated", ip, nodePort)
+	}
+	// As a manifest re-applied would: no clusterIP, no nodePort.
+	applied := webService(baton.ServiceTypeNodePort)
+	applied.Labels = map[string]string{"tier": "front"}
+	updated, err := h.o.Services("default").Apply(ctx, applied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updated.Spec.ClusterIP != ip || updated.Spec.Ports[0].NodePort != nodePort {
+		t.Errorf("after Apply: clusterIP %q nodePort %d, want %q and %d kept",
+			updated.Spec.ClusterIP, updated.Spec.Ports[0].NodePort, ip, nodePort)
+	}
+	for _, other := range []string{nextIP(t, ip), baton.ClusterIPNone} {
+		change, err := h.o.Services("default").Get(ctx, "web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		change.Spec.ClusterIP = other
+		_, err = h.o.Services("default").Update(ctx, change)
+		if !errors.Is(err, baton.ErrInvalid) || !strings.Contains(err.Error(), "spec.clusterIP") {
+			t.Errorf("update of clusterIP %s to %s: %v, want ErrInvalid at spec.clusterIP", ip, other, err)
+		}
+		stored, err := h.o.Services("default").Get(ctx, "web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Spec.ClusterIP != ip || stored.ResourceVersion != updated.ResourceVersion {
+			t.Errorf("a refused update changed the Service: clusterIP %q, resourceVersion %s (was %s)",
+				stored.Spec.ClusterIP, stored.ResourceVersion, updated.ResourceVersion)
+		}
+	}
+}
+
+// nextIP returns the IPv4 address after ip.
+func nextIP(t *testing.T, ip string) string {
+	t.Helper()
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Next().String()
 }

@@ -45,6 +45,11 @@ func TestValidateUpdate(t *testing.T) {
 			d.Spec.Selector.MatchExpressions = []LabelSelectorRequirement{{Key: "tier", Operator: LabelSelectorOpExists}}
 		}), paths: []string{"spec.selector"}},
 		{name: "service ports", old: validService(), new: service(func(s *Service) { s.Spec.Ports[0].Port = 8080 })},
+		{name: "service cluster IP kept", old: service(func(s *Service) { s.Spec.ClusterIP = "127.64.0.9" }), new: service(func(s *Service) { s.Spec.ClusterIP = "127.64.0.9" })},
+		{name: "service cluster IP left empty", old: service(func(s *Service) { s.Spec.ClusterIP = "127.64.0.9" }), new: validService()},
+		{name: "service cluster IP changed", old: service(func(s *Service) { s.Spec.ClusterIP = "127.64.0.9" }), new: service(func(s *Service) { s.Spec.ClusterIP = "127.64.0.10" }), paths: []string{"spec.clusterIP"}},
+		{name: "service made headless", old: service(func(s *Service) { s.Spec.ClusterIP = "127.64.0.9" }), new: service(func(s *Service) { s.Spec.ClusterIP = ClusterIPNone }), paths: []string{"spec.clusterIP"}},
+		{name: "headless service given an IP", old: service(func(s *Service) { s.Spec.ClusterIP = ClusterIPNone }), new: service(func(s *Service) { s.Spec.ClusterIP = "127.64.0.9" }), paths: []string{"spec.clusterIP"}},
 		{name: "namespace labels", old: validNamespace(), new: namespace(func(n *Namespace) { n.Labels = map[string]string{"a": "b"} })},
 		{name: "nil", old: nil, new: validPod(), paths: []string{""}},
 	}
