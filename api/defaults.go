@@ -23,7 +23,8 @@ const (
 // SetDefaults fills, in place, the fields of obj that Kubernetes defaults
 // and the object leaves unset: apiVersion and kind for every kind, and the
 // spec defaults of Pods (see SetPodSpecDefaults), Deployments (see
-// SetDeploymentSpecDefaults) and Services (see SetServiceSpecDefaults).
+// SetDeploymentSpecDefaults) and Services (see SetServiceSpecDefaults),
+// and the port defaults of EndpointSlices (see SetEndpointSliceDefaults).
 // As in Kubernetes, a Pod's container that sets a limit but no request for
 // a resource gets a request equal to the limit; Pod templates do not, so
 // Pods made from a template must go through SetDefaults too. Fields
@@ -85,6 +86,10 @@ func SetDefaults(obj Object) {
 		if o != nil {
 			setTypeMeta(&o.TypeMeta, KindHorizontalPodAutoscaler)
 			SetHPASpecDefaults(&o.Spec)
+		}
+	case *EndpointSlice:
+		if o != nil {
+			SetEndpointSliceDefaults(o)
 		}
 	}
 }

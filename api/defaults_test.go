@@ -198,6 +198,20 @@ func TestSetDefaults(t *testing.T) {
 			want: &Event{TypeMeta: TypeMeta{APIVersion: "v1", Kind: "Event"}},
 		},
 		{
+			name: "endpointslice",
+			in: &EndpointSlice{Ports: []EndpointPort{
+				{Port: ptr(int32(80))},
+				{Name: ptr("dns"), Protocol: ptr(ProtocolUDP), Port: ptr(int32(53))},
+			}},
+			want: &EndpointSlice{
+				TypeMeta: TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSlice"},
+				Ports: []EndpointPort{
+					{Name: ptr(""), Protocol: ptr(ProtocolTCP), Port: ptr(int32(80))},
+					{Name: ptr("dns"), Protocol: ptr(ProtocolUDP), Port: ptr(int32(53))},
+				},
+			},
+		},
+		{
 			name: "type meta already set is kept",
 			in:   &Namespace{TypeMeta: TypeMeta{APIVersion: "v9", Kind: "Odd"}},
 			want: &Namespace{TypeMeta: TypeMeta{APIVersion: "v9", Kind: "Odd"}},
@@ -226,4 +240,5 @@ func TestSetDefaultsNil(t *testing.T) {
 	SetDefaults((*Namespace)(nil))
 	SetDefaults((*Node)(nil))
 	SetDefaults((*Event)(nil))
+	SetDefaults((*EndpointSlice)(nil))
 }

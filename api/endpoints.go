@@ -26,9 +26,17 @@ const MaxEndpointsPerSlice = 100
 // EndpointSlice lists some of the network endpoints of a Service, in the
 // shape of Kubernetes' discovery.k8s.io/v1 EndpointSlice. Baton's endpoints
 // controller keeps the slices of every Service that has a selector: one or
-// more per Service, labelled LabelServiceName and owned by the Service. All
+// more per Service, labelled LabelServiceName and LabelManagedBy
+// (EndpointSliceControllerName) and controlled by the Service. All
 // endpoints of one slice share its ports, so Pods whose targetPort resolves
 // to different numbers land in different slices.
+//
+// Users write the slices of a Service without a selector, as in
+// Kubernetes: a slice labelled LabelServiceName with the Service's name is
+// one of its slices whoever wrote it, and the resolver, the proxy and the
+// DNS server use it as they use the controller's. The controller never
+// touches a slice that lacks its LabelManagedBy value or is not controlled
+// by the Service, and the clients refuse slices that claim that value.
 type EndpointSlice struct {
 	TypeMeta   `json:",inline"`
 	ObjectMeta `json:"metadata,omitempty"`
@@ -140,14 +148,20 @@ func (p EndpointPort) PortNumber() int32 {
 }
 
 // SetEndpointSliceDefaults fills, in place, the unset fields of an
-// EndpointSlice: apiVersion and kind, and each port's protocol (TCP).
-// Fields already set are never changed. s must be the caller's own copy.
+// EndpointSlice as Kubernetes does: apiVersion and kind, and each port's
+// name ("", a Service's single unnamed port) and protocol (TCP). Fields
+// already set are never changed. s must be the caller's own copy.
 func SetEndpointSliceDefaults(s *EndpointSlice) {
 	setTypeMeta(&s.TypeMeta, KindEndpointSlice)
 	for i := range s.Ports {
-		if s.Ports[i].Protocol == nil {
+		p := &s.Ports[i]
+		if p.Name == nil {
+			name := ""
+			p.Name = &name
+		}
+		if p.Protocol == nil {
 			tcp := ProtocolTCP
-			s.Ports[i].Protocol = &tcp
+			p.Protocol = &tcp
 		}
 	}
 }

@@ -212,3 +212,127 @@ func TestAPIVersionOfEndpointSlice(t *testing.T) {
 		t.Errorf("APIVersionOf(EndpointSlice) = %q", v)
 	}
 }
+
+func endpointSlice(mutate func(*EndpointSlice)) Object {
+	s := validEndpointSlice()
+	mutate(s)
+	return s
+}
+
+// TestValidateFieldsEndpointSlice: ValidateFields and Validate check
+// EndpointSlices, naming each bad field by path.
+func TestValidateFieldsEndpointSlice(t *testing.T) {
+	bad, app := "Bad_Name", "not a protocol"
+	udp := ProtocolUDP
+	runValidationCases(t, []validationCase{
+		{name: "valid", obj: validEndpointSlice()},
+		{name: "undefaulted ports", obj: endpointSlice(func(s *EndpointSlice) { s.Ports = []EndpointPort{{}} })},
+		{name: "no ports, no endpoints", obj: endpointSlice(func(s *EndpointSlice) { s.Ports, s.Endpoints = nil, nil })},
+		{name: "loopback endpoint", obj: endpointSlice(func(s *EndpointSlice) { s.Endpoints[0].Addresses = []string{"127.0.0.1"} })},
+		{name: "remote endpoint", obj: endpointSlice(func(s *EndpointSlice) { s.Endpoints[0].Addresses = []string{"10.1.2.3"} })},
+		{name: "someone else's controller", obj: endpointSlice(func(s *EndpointSlice) { s.Labels[LabelManagedBy] = "my-controller.example.com" })},
+		{name: "generateName", obj: endpointSlice(func(s *EndpointSlice) { s.Name, s.GenerateName = "", "web-" })},
+		{name: "addressType missing", obj: endpointSlice(func(s *EndpointSlice) { s.AddressType = "" }),
+			paths: []string{"addressType"}, detail: "required"},
+		{name: "addressType unknown", obj: endpointSlice(func(s *EndpointSlice) { s.AddressType = "IPv5" }),
+			paths: []string{"addressType"}, detail: `unsupported value "IPv5"`},
+		{name: "addressType FQDN", obj: endpointSlice(func(s *EndpointSlice) { s.AddressType = "FQDN" }),
+			paths: []string{"addressType"}, detail: "Baton supports IPv4 and IPv6"},
+		{name: "address not an IP", obj: endpointSlice(func(s *EndpointSlice) { s.Endpoints[0].Addresses = []string{"127.0.0.1", "db.example.com"} }),
+			paths: []string{"endpoints[0].addresses[1]"}, detail: `must be an IP address, not "db.example.com"`},
+		{name: "address with a zone", obj: endpointSlice(func(s *EndpointSlice) {
+			s.AddressType = AddressTypeIPv6
+			s.Endpoints[0].Addresses = []string{"fe80::1%eth0"}
+		}), paths: []string{"endpoints[0].addresses[0]"}, detail: "must be an IP address"},
+		{name: "IPv6 in an IPv4 slice", obj: endpointSlice(func(s *EndpointSlice) { s.Endpoints[0].Addresses = []string{"::1"} }),
+			paths: []string{"endpoints[0].addresses[0]"}, detail: "must be an IPv4 address"},
+		{name: "mapped IPv4 in an IPv6 slice", obj: endpointSlice(func(s *EndpointSlice) {
+			s.AddressType = AddressTypeIPv6
+			s.Endpoints[0].Addresses = []string{"::ffff:127.0.0.1"}
+		}), paths: []string{"endpoints[0].addresses[0]"}, detail: "must be an IPv6 address"},
+		{name: "unspecified address", obj: endpointSlice(func(s *EndpointSlice) { s.Endpoints[0].Addresses = []string{"0.0.0.0"} }),
+			paths: []string{"endpoints[0].addresses[0]"}, detail: "unspecified"},
+		{name: "link-local address", obj: endpointSlice(func(s *EndpointSlice) { s.Endpoints[0].Addresses = []string{"169.254.169.254"} }),
+			paths: []string{"endpoints[0].addresses[0]"}, detail: "link-local"},
+		{name: "IPv6 link-local address", obj: endpointSlice(func(s *EndpointSlice) {
+			s.AddressType = AddressTypeIPv6
+			s.Endpoints[0].Addresses = []string{"fe80::1"}
+		}), paths: []string{"endpoints[0].addresses[0]"}, detail: "link-local"},
+		{name: "link-local multicast address", obj: endpointSlice(func(s *EndpointSlice) { s.Endpoints[0].Addresses = []string{"224.0.0.251"} }),
+			paths: []string{"endpoints[0].addresses[0]"}, detail: "link-local multicast"},
+		{name: "endpoint without addresses", obj: endpointSlice(func(s *EndpointSlice) { s.Endpoints = append(s.Endpoints, Endpoint{}) }),
+			paths: []string{"endpoints[1].addresses"}, detail: "required"},
+		{name: "too many endpoints", obj: endpointSlice(func(s *EndpointSlice) {
+			s.Endpoints = make([]Endpoint, maxEndpointsPerSliceValid+1)
+			for i := range s.Endpoints {
+				s.Endpoints[i].Addresses = []string{"127.0.0.1"}
+			}
+		}), paths: []string{"endpoints"}, detail: "at most 1000"},
+		{name: "bad hostname", obj: endpointSlice(func(s *EndpointSlice) { s.Endpoints[0].Hostname = &bad }),
+			paths: []string{"endpoints[0].hostname"}},
+		{name: "duplicate port names", obj: endpointSlice(func(s *EndpointSlice) {
+			s.Ports = append(s.Ports, EndpointPort{Name: s.Ports[0].Name, Protocol: &udp, Port: ptr(int32(53))})
+		}), paths: []string{"ports[1].name"}, detail: `duplicate name "http", already used by ports[0].name`},
+		{name: "duplicate unnamed ports", obj: endpointSlice(func(s *EndpointSlice) { s.Ports = []EndpointPort{{}, {Name: ptr("")}} }),
+			paths: []string{"ports[1].name"}, detail: "duplicate"},
+		{name: "bad port name", obj: endpointSlice(func(s *EndpointSlice) { s.Ports[0].Name = &bad }), paths: []string{"ports[0].name"}},
+		{name: "port out of range", obj: endpointSlice(func(s *EndpointSlice) { s.Ports[0].Port = ptr(int32(70000)) }),
+			paths: []string{"ports[0].port"}, detail: "between 1 and 65535"},
+		{name: "bad protocol", obj: endpointSlice(func(s *EndpointSlice) { s.Ports[0].Protocol = ptr(Protocol("SCTP")) }),
+			paths: []string{"ports[0].protocol"}, detail: "TCP or UDP"},
+		{name: "bad appProtocol", obj: endpointSlice(func(s *EndpointSlice) { s.Ports[0].AppProtocol = &app }),
+			paths: []string{"ports[0].appProtocol"}},
+		{name: "bad name", obj: endpointSlice(func(s *EndpointSlice) { s.Name = "Web_1" }), paths: []string{"metadata.name"}},
+		{name: "bad label", obj: endpointSlice(func(s *EndpointSlice) { s.Labels[LabelServiceName] = "not a name!" }),
+			paths: []string{"metadata.labels[kubernetes.io/service-name]"}},
+		{name: "wrong kind", obj: endpointSlice(func(s *EndpointSlice) { s.Kind = "Endpoints" }), paths: []string{"kind"}},
+		{name: "claims Baton's controller", obj: endpointSlice(func(s *EndpointSlice) { s.Labels[LabelManagedBy] = EndpointSliceControllerName }),
+			paths: []string{"metadata.labels[endpointslice.kubernetes.io/managed-by]"}, detail: "reserved for Baton's endpoints controller"},
+		{name: "every problem at once", obj: endpointSlice(func(s *EndpointSlice) {
+			s.AddressType = "IPv5"
+			s.Endpoints[0].Addresses = []string{"nope"}
+			s.Ports = append(s.Ports, s.Ports[0])
+			s.Labels[LabelManagedBy] = EndpointSliceControllerName
+		}), paths: []string{"addressType", "endpoints[0].addresses[0]", "ports[1].name", "metadata.labels[endpointslice.kubernetes.io/managed-by]"}},
+	})
+}
+
+// TestValidateEndpointSliceUpdate: addressType cannot change, as in
+// Kubernetes; everything else may.
+func TestValidateEndpointSliceUpdate(t *testing.T) {
+	old := validEndpointSlice()
+	next := validEndpointSlice()
+	next.Endpoints = nil
+	next.Ports[0].Port = ptr(int32(9090))
+	var errs FieldErrors
+	validateEndpointSliceUpdate(old, next, &errs)
+	if len(errs) != 0 {
+		t.Errorf("changing endpoints and ports: %v", errs)
+	}
+	next.AddressType = AddressTypeIPv6
+	validateEndpointSliceUpdate(old, next, &errs)
+	if len(errs) != 1 || errs[0].Path != "addressType" || !strings.Contains(errs[0].Detail, `cannot be changed from "IPv4" to "IPv6"`) {
+		t.Errorf("changing addressType: %v", errs)
+	}
+}
+
+// TestSetDefaultsThenValidateEndpointSlice: what SetDefaults fills in is
+// valid and stays as Kubernetes would store it.
+func TestSetDefaultsThenValidateEndpointSlice(t *testing.T) {
+	s := &EndpointSlice{
+		ObjectMeta:  ObjectMeta{Name: "db-1", Labels: map[string]string{LabelServiceName: "db"}},
+		AddressType: AddressTypeIPv4,
+		Endpoints:   []Endpoint{{Addresses: []string{"127.0.0.9"}}},
+		Ports:       []EndpointPort{{Port: ptr(int32(5432))}},
+	}
+	SetDefaults(s)
+	if err := Validate(s); err != nil {
+		t.Fatal(err)
+	}
+	if s.APIVersion != DiscoveryV1 || s.Kind != KindEndpointSlice || *s.Ports[0].Name != "" || *s.Ports[0].Protocol != ProtocolTCP {
+		t.Errorf("defaulted to %+v, ports %+v", s.TypeMeta, s.Ports[0])
+	}
+	if s.Endpoints[0].Conditions != (EndpointConditions{}) {
+		t.Errorf("conditions defaulted to %+v; unset means ready, as in Kubernetes", s.Endpoints[0].Conditions)
+	}
+}

@@ -11,11 +11,25 @@ const (
 	maxPortsPerSlice          = 100
 )
 
-// validateEndpointSlice checks an EndpointSlice with Kubernetes' rules.
-// ValidateFields calls it once the EndpointSlice case is added there.
+// validateEndpointSlice checks an EndpointSlice with Kubernetes' rules,
+// with two differences:
+//
+//   - loopback addresses are valid endpoints (Kubernetes refuses them):
+//     Baton's fake Pods and cluster IPs live on 127.0.0.0/8;
+//   - the LabelManagedBy value EndpointSliceControllerName is refused, as
+//     Kubernetes does not: it marks the slices Baton's endpoints controller
+//     keeps, and a slice that claimed it would be rewritten or deleted by
+//     that controller. The controller writes its slices to the store
+//     itself, never through this check.
 func validateEndpointSlice(s *EndpointSlice, errs *FieldErrors) {
 	validateTypeMeta(s.TypeMeta, KindEndpointSlice, errs)
 	validateObjectMeta(&s.ObjectMeta, KindEndpointSlice, namespaced, checkDNS1123Subdomain, "metadata", errs)
+	if s.Labels[LabelManagedBy] == EndpointSliceControllerName {
+		errs.Add(fieldPath("metadata.labels").Key(LabelManagedBy).String(),
+			"value %s is reserved for Baton's endpoints controller, which keeps the slices of Services with a selector: "+
+				"leave the label out of slices you write, or name your own controller",
+			quote(EndpointSliceControllerName))
+	}
 	switch s.AddressType {
 	case AddressTypeIPv4, AddressTypeIPv6:
 	case "":
@@ -79,6 +93,12 @@ func validateEndpoint(ep *Endpoint, family AddressType, p fieldPath, errs *Field
 			errs.Add(p.Child("addresses").Index(j).String(), "must be an IPv4 address in a slice of addressType %s, not %s", family, quote(a))
 		case family == AddressTypeIPv6 && (!addr.Is6() || addr.Is4In6()):
 			errs.Add(p.Child("addresses").Index(j).String(), "must be an IPv6 address in a slice of addressType %s, not %s", family, quote(a))
+		case addr.IsUnspecified():
+			errs.Add(p.Child("addresses").Index(j).String(), "must not be the unspecified address %s", quote(a))
+		case addr.IsLinkLocalUnicast():
+			errs.Add(p.Child("addresses").Index(j).String(), "must not be in the link-local range (169.254.0.0/16, fe80::/10), not %s", quote(a))
+		case addr.IsLinkLocalMulticast():
+			errs.Add(p.Child("addresses").Index(j).String(), "must not be in the link-local multicast range (224.0.0.0/24, ff02::/16), not %s", quote(a))
 		}
 	}
 	if ep.Hostname != nil {
@@ -90,5 +110,15 @@ func validateEndpoint(ep *Endpoint, family AddressType, p fieldPath, errs *Field
 		if detail := checkDNS1123Subdomain(*ep.NodeName, false); detail != "" {
 			errs.Add(p.Child("nodeName").String(), "%s", detail)
 		}
+	}
+}
+
+// validateEndpointSliceUpdate reports what Kubernetes forbids an update of
+// an EndpointSlice to change: its addressType. ValidateUpdate calls it once
+// the EndpointSlice case is added there.
+func validateEndpointSliceUpdate(oldSlice, newSlice *EndpointSlice, errs *FieldErrors) {
+	if newSlice.AddressType != oldSlice.AddressType {
+		errs.Add("addressType", "cannot be changed from %s to %s: create a new slice for the other address family",
+			quote(string(oldSlice.AddressType)), quote(string(newSlice.AddressType)))
 	}
 }

@@ -39,6 +39,11 @@ func addManifestSeeds(f *testing.F) {
 		"kind: Pod\napiVersion: v1\nspec: !!binary aGVsbG8=\n",
 		"kind: Pod\napiVersion: v1\nmetadata: {labels: {? [a]: b}}\n",
 		"{apiVersion: v1, kind: Namespace, metadata: {name: a}}",
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: db-1, labels: {kubernetes.io/service-name: db}}\n" +
+			"addressType: IPv4\nendpoints: [{addresses: [127.0.0.9], conditions: {ready: false}}]\nports: [{port: 5432}, {name: x, protocol: UDP}]\n",
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: a, labels: {endpointslice.kubernetes.io/managed-by: endpointslice-controller.baton.dev}}\n" +
+			"addressType: IPv6\nendpoints: [{addresses: ['0.0.0.0', 'fe80::1%eth0']}, {}]\nports: [{name: ''}, {}, {port: 0, protocol: SCTP}]\n",
+		"kind: EndpointSlice\napiVersion: discovery.k8s.io/v1\naddressType: FQDN\nendpoints: null\nports: [{port: 1.5}]\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -267,7 +267,7 @@ func TestDecodeErrors(t *testing.T) {
 		{
 			name: "unknown kind",
 			doc:  "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\n",
-			want: []string{`document 1 at line 1: kind: unknown kind "CronJob": the supported kinds are Pod, Service, Namespace, Node, Event, ConfigMap and Secret (apiVersion v1), Deployment and ReplicaSet (apiVersion apps/v1) and HorizontalPodAutoscaler (apiVersion autoscaling/v2)`},
+			want: []string{`document 1 at line 1: kind: unknown kind "CronJob": the supported kinds are Pod, Service, Namespace, Node, Event, ConfigMap and Secret (apiVersion v1), Deployment and ReplicaSet (apiVersion apps/v1), HorizontalPodAutoscaler (apiVersion autoscaling/v2) and EndpointSlice (apiVersion discovery.k8s.io/v1)`},
 		},
 		{
 			name: "kind in the wrong case",

@@ -57,6 +57,8 @@ func ValidateFields(obj Object) FieldErrors {
 		validateSecret(o, &errs)
 	case *HorizontalPodAutoscaler:
 		validateHPA(o, &errs)
+	case *EndpointSlice:
+		validateEndpointSlice(o, &errs)
 	default:
 		errs.Add("kind", "unsupported kind %s: %s", quote(obj.ObjectKind()), supportedKindsDetail)
 	}
@@ -320,5 +322,5 @@ func validateEvent(e *Event, errs *FieldErrors) {
 // supportedKindsDetail lists the kinds Baton serves, for errors about an
 // unknown kind.
 const supportedKindsDetail = "the supported kinds are Pod, Service, Namespace, Node, Event, ConfigMap and Secret " +
-	"(apiVersion v1), Deployment and ReplicaSet (apiVersion apps/v1) and " +
-	"HorizontalPodAutoscaler (apiVersion autoscaling/v2)"
+	"(apiVersion v1), Deployment and ReplicaSet (apiVersion apps/v1), " +
+	"HorizontalPodAutoscaler (apiVersion autoscaling/v2) and EndpointSlice (apiVersion discovery.k8s.io/v1)"
