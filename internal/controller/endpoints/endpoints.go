@@ -20,6 +20,13 @@
 // and owned by the Service, so that the garbage collector removes them
 // with it. Many Services changing at once are reconciled in one store
 // transaction.
+//
+// The controller manages only the slices that are both controlled by their
+// Service and labelled managed-by with api.EndpointSliceControllerName;
+// every other slice, such as those users write for a Service without a
+// selector, it never changes or deletes, even when it names the Service.
+// When a Service loses its selector, its managed slices are deleted and
+// the others stay, as in Kubernetes.
 package endpoints
 
 import (
@@ -199,7 +206,9 @@ func (r *Reconciler) sync(tx store.Tx, req controller.Request, pods map[string][
 	return unresolvedWarnings(svc, unresolved), nil
 }
 
-// managedSlices returns the slices this controller keeps for svc.
+// managedSlices returns the slices this controller keeps for svc: those
+// controlled by svc and labelled as its own. No other slice may reach
+// apply or a delete, whoever wrote it.
 func managedSlices(tx store.ReadTx, svc *api.Service) []*api.EndpointSlice {
 	var out []*api.EndpointSlice
 	tx.EachByOwner(api.KindEndpointSlice, svc.UID, func(o api.Object) bool {

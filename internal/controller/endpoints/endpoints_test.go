@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -514,5 +515,153 @@ func TestResolverSeesTerminationAtOnce(t *testing.T) {
 	}
 	if _, err := r.Resolve("nothing.default", "80", ""); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("unknown Service: %v", err)
+	}
+}
+
+// TestUserSlicesLeftAlone: the controller keeps only the slices it
+// manages, those both controlled by the Service and labelled managed-by
+// with its name. It never changes or deletes another slice, whether the
+// Service has a selector, loses it, or never had one; its own slices of a
+// Service without a selector it deletes, as Kubernetes' controller does.
+func TestUserSlicesLeftAlone(t *testing.T) {
+	e := newEnv(t)
+	rec := &endpoints.Reconciler{Store: e.s}
+	reconcile := func(name string) {
+		t.Helper()
+		if _, err := rec.Reconcile(context.Background(), controller.Request{Namespace: "default", Name: name}); err != nil {
+			t.Fatalf("reconcile %s: %v", name, err)
+		}
+	}
+	web := service("default", "web", web, api.ServicePort{Name: "http", Port: 80})
+	e.create(web)
+	ext := service("default", "ext", nil, api.ServicePort{Name: "http", Port: 80})
+	e.create(ext)
+	e.create(pod("default", "web-1", map[string]string{"app": "web"}, ready, ip("127.88.0.2")))
+
+	port, name := int32(9000), "http"
+	slice := func(sliceName string, svc *api.Service, managedBy string, controlled bool) *api.EndpointSlice {
+		s := &api.EndpointSlice{
+			ObjectMeta:  api.ObjectMeta{Namespace: "default", Name: sliceName, Labels: map[string]string{api.LabelServiceName: svc.Name}},
+			AddressType: api.AddressTypeIPv4,
+			Endpoints:   []api.Endpoint{{Addresses: []string{"127.88.0.99"}}},
+			Ports:       []api.EndpointPort{{Name: &name, Port: &port}},
+		}
+		if managedBy != "" {
+			s.Labels[api.LabelManagedBy] = managedBy
+		}
+		if controlled {
+			s.OwnerReferences = []api.OwnerReference{api.NewControllerRef(svc, api.CoreV1)}
+		}
+		return s
+	}
+	users := []*api.EndpointSlice{
+		slice("web-user", web, "", false),                                 // the Service's label only
+		slice("web-owned", web, "", true),                                 // controlled, but not labelled managed-by
+		slice("web-other", web, "other-controller.example.com", true),     // another controller's
+		slice("web-claimed", web, api.EndpointSliceControllerName, false), // labelled, but not controlled by web
+		slice("ext-user", ext, "", false),                                 // the selectorless Service's
+		slice("ext-claimed", ext, api.EndpointSliceControllerName, false), // labelled, but not controlled by ext
+		slice("ext-owned", ext, "other-controller.example.com", true),     // another controller's
+	}
+	for _, s := range users {
+		e.create(s)
+	}
+	// The controller's own slice of ext, left from when it had a selector.
+	e.create(slice("ext-stale", ext, api.EndpointSliceControllerName, true))
+
+	unchanged := func(when string) {
+		t.Helper()
+		e.s.View(func(tx store.ReadTx) {
+			for _, want := range users {
+				got, err := store.Get[*api.EndpointSlice](tx, "default", want.Name)
+				if err != nil {
+					t.Errorf("%s: user slice %s: %v", when, want.Name, err)
+					continue
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: user slice %s changed:\n got %+v\nwant %+v", when, want.Name, got, want)
+				}
+			}
+		})
+	}
+	managed := func(svc *api.Service) []*api.EndpointSlice {
+		var out []*api.EndpointSlice
+		for _, s := range e.slicesOf("default", svc.Name) {
+			if s.IsControlledBy(svc.UID) && s.Labels[api.LabelManagedBy] == api.EndpointSliceControllerName {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+
+	reconcile("web")
+	reconcile("ext")
+	if got := managed(web); len(got) != 1 || !slices.Equal(endpointsOf(got), []string{"127.88.0.2 true true false"}) {
+		t.Errorf("web's managed slices:\n%s", describe(got))
+	}
+	if got := managed(ext); len(got) != 0 {
+		t.Errorf("ext has no selector, yet managed slices:\n%s", describe(got))
+	}
+	unchanged("after the first reconcile")
+
+	// The selector goes: the controller's slices go, the others stay.
+	update(e, "default", "web", func(s *api.Service) { s.Spec.Selector = nil })
+	reconcile("web")
+	if got := managed(web); len(got) != 0 {
+		t.Errorf("web lost its selector, yet managed slices:\n%s", describe(got))
+	}
+	unchanged("after the selector was removed")
+
+	// And comes back: one managed slice again, the others untouched.
+	update(e, "default", "web", func(s *api.Service) { s.Spec.Selector = map[string]string{"app": "web"} })
+	reconcile("web")
+	if got := managed(web); len(got) != 1 {
+		t.Errorf("web has its selector back, managed slices:\n%s", describe(got))
+	}
+	unchanged("after the selector came back")
+}
+
+// TestUserSliceChangesLeaveManagedSlices: the running controller, woken by
+// changes to user slices that name the Service as controller, rewrites
+// nothing.
+func TestUserSliceChangesLeaveManagedSlices(t *testing.T) {
+	e := newEnv(t)
+	e.run(0, false)
+	svc := service("default", "web", web, api.ServicePort{Port: 80})
+	e.create(svc)
+	e.create(pod("default", "web-1", web, ready, ip("127.88.0.2")))
+	ss := e.waitSlices("default", "web", "one endpoint", equalTo("127.88.0.2 true true false"))
+	managedName, managedRV := ss[0].Name, ss[0].ResourceVersion
+
+	user := &api.EndpointSlice{
+		ObjectMeta: api.ObjectMeta{Namespace: "default", Name: "web-mine",
+			Labels:          map[string]string{api.LabelServiceName: "web"},
+			OwnerReferences: []api.OwnerReference{api.NewControllerRef(svc, api.CoreV1)}},
+		AddressType: api.AddressTypeIPv4,
+		Endpoints:   []api.Endpoint{{Addresses: []string{"127.88.0.3"}}},
+	}
+	e.create(user)
+	ss = e.waitSlices("default", "web", "both slices", equalTo("127.88.0.2 true true false", "127.88.0.3 true true false"))
+	// A change that maps to the Service and must not move the managed
+	// slice: a Pod event then proves the controller has run since.
+	update(e, "default", "web-mine", func(s *api.EndpointSlice) {
+		s.Endpoints = append(s.Endpoints, api.Endpoint{Addresses: []string{"127.88.0.4"}})
+	})
+	e.create(pod("default", "web-2", web, ready, ip("127.88.0.5")))
+	ss = e.waitSlices("default", "web", "web-2 added", equalTo(
+		"127.88.0.2 true true false", "127.88.0.3 true true false", "127.88.0.4 true true false", "127.88.0.5 true true false"))
+	for _, s := range ss {
+		switch s.Name {
+		case "web-mine":
+			if len(s.Endpoints) != 2 || s.Labels[api.LabelManagedBy] != "" {
+				t.Errorf("the user slice was rewritten:\n%s", describe([]*api.EndpointSlice{s}))
+			}
+		case managedName:
+			if s.ResourceVersion == managedRV {
+				t.Errorf("the managed slice was not updated for web-2")
+			}
+		default:
+			t.Errorf("unexpected slice %s:\n%s", s.Name, describe(ss))
+		}
 	}
 }
