@@ -8,10 +8,12 @@ import (
 
 // EndpointSlice lists some of the endpoints of a Service
 // (discovery.k8s.io/v1). Baton's endpoints controller keeps them for every
-// Service with a selector; read them with EndpointSlices.
+// Service with a selector; for a Service without one, write them yourself
+// with EndpointSlices, labelled LabelServiceName.
 type EndpointSlice = api.EndpointSlice
 
-// Endpoint is one address behind a Service: a Pod's.
+// Endpoint is one address behind a Service: a Pod's, or any address a
+// user's slice names.
 type Endpoint = api.Endpoint
 
 // EndpointConditions say whether an endpoint is ready, serving and
@@ -38,14 +40,31 @@ const (
 
 	// LabelServiceName labels each EndpointSlice with its Service's name.
 	LabelServiceName = api.LabelServiceName
+	// LabelManagedBy names the controller that manages an EndpointSlice;
+	// EndpointSliceControllerName is its value on the slices Baton keeps,
+	// and reserved to them.
+	LabelManagedBy              = api.LabelManagedBy
+	EndpointSliceControllerName = api.EndpointSliceControllerName
 )
 
 // ClusterIPNone is the clusterIP of a headless Service.
 const ClusterIPNone = api.ClusterIPNone
 
-// EndpointSliceClient reads the EndpointSlices of one namespace ("" for
-// all). Baton writes them; this client only reads. Objects returned are
-// the caller's own copies.
+// EndpointSliceClient reads and writes the EndpointSlices of one namespace
+// ("" reads all namespaces and creates in "default"). It is safe for
+// concurrent use; objects passed in are never retained and objects
+// returned are the caller's own copies.
+//
+// Baton's endpoints controller keeps the slices of every Service with a
+// selector, labelled LabelManagedBy: EndpointSliceControllerName and
+// controlled by the Service. The slices of a Service without a selector
+// are the user's, as in Kubernetes: write them here, labelled
+// LabelServiceName with the Service's name, and the Resolver, the Dialer,
+// the proxy and the DNS server use them as they use the controller's. The
+// controller never touches a slice it does not keep, and this client
+// refuses (ErrInvalid, at metadata.labels) any slice whose LabelManagedBy
+// claims EndpointSliceControllerName, so it cannot write the controller's
+// slices either (the controller would put them back).
 type EndpointSliceClient struct {
 	c Client[*EndpointSlice]
 }
@@ -77,4 +96,35 @@ func (c *EndpointSliceClient) ForService(ctx context.Context, service string) ([
 // every change, as Client.Watch does.
 func (c *EndpointSliceClient) Watch(ctx context.Context, opts ...ListOption) (<-chan WatchEvent[*EndpointSlice], error) {
 	return c.c.Watch(ctx, opts...)
+}
+
+// Create stores a new EndpointSlice and returns it as stored, with uid,
+// resourceVersion and defaults (each port's protocol TCP and name "")
+// filled in. An empty namespace means the client's (or "default"). It
+// fails with ErrAlreadyExists if the name is taken, and with ErrInvalid,
+// naming each bad field and changing nothing, if the slice is malformed or
+// claims to be managed by Baton's endpoints controller.
+func (c *EndpointSliceClient) Create(ctx context.Context, s *EndpointSlice) (*EndpointSlice, error) {
+	return c.c.Create(ctx, s)
+}
+
+// Update replaces an existing EndpointSlice, with Create's checks. When s
+// carries a resourceVersion that is no longer current it fails with
+// ErrConflict; an empty resourceVersion updates unconditionally.
+func (c *EndpointSliceClient) Update(ctx context.Context, s *EndpointSlice) (*EndpointSlice, error) {
+	return c.c.Update(ctx, s)
+}
+
+// Apply creates the EndpointSlice, or replaces the existing one of that
+// name whatever its resourceVersion, with Create's checks.
+func (c *EndpointSliceClient) Apply(ctx context.Context, s *EndpointSlice) (*EndpointSlice, error) {
+	return c.c.Apply(ctx, s)
+}
+
+// Delete deletes the EndpointSlice called name, or fails with ErrNotFound;
+// opts are Client.Delete's, and none changes how a slice is deleted. A
+// slice Baton's endpoints controller keeps may be deleted too, as in
+// Kubernetes; the controller then writes a new one.
+func (c *EndpointSliceClient) Delete(ctx context.Context, name string, opts ...DeleteOption) error {
+	return c.c.Delete(ctx, name, opts...)
 }

@@ -187,8 +187,12 @@ func (b *Backend) Release() {
 func (d *Dialer) DialPort(ctx context.Context, network string, port *Port, client netip.Addr) (*Backend, error) {
 	cands := port.Candidates()
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("service %s has no ready endpoint; wait for its Pods to become Ready: %w",
-			port, api.ErrUnavailable)
+		hint := "wait for its Pods to become Ready"
+		if svc := port.Service.Object; svc != nil && len(svc.Spec.Selector) == 0 {
+			hint = fmt.Sprintf("it has no selector, so its endpoints are those of the EndpointSlices labelled %s=%s",
+				api.LabelServiceName, svc.Name)
+		}
+		return nil, fmt.Errorf("service %s has no ready endpoint; %s: %w", port, hint, api.ErrUnavailable)
 	}
 	affinity := port.Service.SessionAffinity == api.ServiceAffinityClientIP
 	now := d.clock.Now()
