@@ -641,9 +641,11 @@ func TestUserSliceChangesLeaveManagedSlices(t *testing.T) {
 		Endpoints:   []api.Endpoint{{Addresses: []string{"127.88.0.3"}}},
 	}
 	e.create(user)
-	ss = e.waitSlices("default", "web", "both slices", equalTo("127.88.0.2 true true false", "127.88.0.3 true true false"))
-	// A change that maps to the Service and must not move the managed
-	// slice: a Pod event then proves the controller has run since.
+	e.waitSlices("default", "web", "both slices", equalTo("127.88.0.2 true true false", "127.88.0.3 true true false"))
+	// A change to the user slice wakes the controller for web (the slice
+	// names it as controller); a new Pod then proves the controller has
+	// run since. It must rewrite its own slice, and leave the user's as
+	// the user wrote it.
 	update(e, "default", "web-mine", func(s *api.EndpointSlice) {
 		s.Endpoints = append(s.Endpoints, api.Endpoint{Addresses: []string{"127.88.0.4"}})
 	})
