@@ -304,13 +304,11 @@ func TestValidateEndpointSliceUpdate(t *testing.T) {
 	next := validEndpointSlice()
 	next.Endpoints = nil
 	next.Ports[0].Port = ptr(int32(9090))
-	var errs FieldErrors
-	validateEndpointSliceUpdate(old, next, &errs)
-	if len(errs) != 0 {
+	if errs := ValidateUpdate(old, next); len(errs) != 0 {
 		t.Errorf("changing endpoints and ports: %v", errs)
 	}
 	next.AddressType = AddressTypeIPv6
-	validateEndpointSliceUpdate(old, next, &errs)
+	errs := ValidateUpdate(old, next)
 	if len(errs) != 1 || errs[0].Path != "addressType" || !strings.Contains(errs[0].Detail, `cannot be changed from "IPv4" to "IPv6"`) {
 		t.Errorf("changing addressType: %v", errs)
 	}

@@ -114,8 +114,7 @@ func validateEndpoint(ep *Endpoint, family AddressType, p fieldPath, errs *Field
 }
 
 // validateEndpointSliceUpdate reports what Kubernetes forbids an update of
-// an EndpointSlice to change: its addressType. ValidateUpdate calls it once
-// the EndpointSlice case is added there.
+// an EndpointSlice to change: its addressType.
 func validateEndpointSliceUpdate(oldSlice, newSlice *EndpointSlice, errs *FieldErrors) {
 	if newSlice.AddressType != oldSlice.AddressType {
 		errs.Add("addressType", "cannot be changed from %s to %s: create a new slice for the other address family",

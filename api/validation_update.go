@@ -9,7 +9,9 @@ const maxUpdateDiffs = 20
 // Validate cannot see on newObj alone: the kind, metadata.name,
 // metadata.namespace and metadata.uid cannot change (an empty namespace or
 // uid in newObj means "unchanged"); a Deployment's spec.selector cannot
-// change; and a Pod's spec cannot change except for its containers' images.
+// change; a Service's spec.clusterIP and an EndpointSlice's addressType
+// cannot change; and a Pod's spec cannot change except for its
+// containers' images.
 // Changes to status are not checked.
 //
 // Callers validate newObj with ValidateFields as well, and run SetDefaults
@@ -39,6 +41,8 @@ func ValidateUpdate(oldObj, newObj Object) FieldErrors {
 		if o.Spec.ClusterIP != "" && n.Spec.ClusterIP != "" && o.Spec.ClusterIP != n.Spec.ClusterIP {
 			errs.Add("spec.clusterIP", "cannot be changed from %s to %s; delete and create the Service again", quote(o.Spec.ClusterIP), quote(n.Spec.ClusterIP))
 		}
+	case *EndpointSlice:
+		validateEndpointSliceUpdate(o, newObj.(*EndpointSlice), &errs)
 	case *ConfigMap:
 		n := newObj.(*ConfigMap)
 		validateImmutableUpdate(o.Immutable, n.Immutable, reflect.DeepEqual(o.Data, n.Data) && reflect.DeepEqual(o.BinaryData, n.BinaryData), &errs)
