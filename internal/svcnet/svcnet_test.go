@@ -7,12 +7,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,18 +23,14 @@ import (
 	"github.com/batonhq/baton/api"
 	"github.com/batonhq/baton/internal/proxy"
 	"github.com/batonhq/baton/internal/svcnet"
+	"github.com/batonhq/baton/internal/testutil"
 )
 
 var _ proxy.AddressAssigner = (*svcnet.Net)(nil)
 
 func TestMain(m *testing.M) {
-	if parent := os.Getenv(childEnv); parent != "" {
-		if own, err := os.Readlink("/proc/self/ns/net"); err != nil || own == parent {
-			fmt.Fprintf(os.Stderr, "svcnet tests: not in a network namespace of their own (%s, %v)\n", own, err)
-			os.Exit(1)
-		}
-	} else if os.Geteuid() == 0 {
-		if code, ok := runInOwnNetNS(); ok {
+	if !testutil.InChildNetNS(childEnv) && os.Geteuid() == 0 {
+		if code, ok := testutil.RunInOwnNetNS(childEnv); ok {
 			os.Exit(code)
 		}
 	}
@@ -45,42 +39,12 @@ func TestMain(m *testing.M) {
 }
 
 // childEnv is set in the environment of the test process that
-// runInOwnNetNS starts, to the parent's network namespace.
+// testutil.RunInOwnNetNS starts, to the parent's network namespace. The
+// tests work only in namespaces they create, but should a bug (in svcnet
+// or in a test) send a netlink request to the process's own namespace
+// instead (as a closed netlink.Handle does), it lands in an empty
+// namespace that ends with the test rather than in the host's.
 const childEnv = "SVCNET_TEST_CHILD"
-
-// runInOwnNetNS runs this test binary again, with the same arguments, in
-// a new network namespace, and returns its exit code; ok is false if it
-// could not start it. The tests work only in namespaces they create, but
-// should a bug (in svcnet or in a test) send a netlink request to the
-// process's own namespace instead (as a closed netlink.Handle does), it
-// lands in an empty namespace that ends with the test rather than in the
-// host's.
-func runInOwnNetNS() (code int, ok bool) {
-	// The child dies with this thread (Pdeathsig), so keep the thread.
-	runtime.LockOSThread()
-	cmd := exec.Command(os.Args[0], os.Args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	parent, err := os.Readlink("/proc/self/ns/net")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "svcnet tests: %v\n", err)
-		return 1, true
-	}
-	cmd.Env = append(os.Environ(), childEnv+"="+parent)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "svcnet tests: cannot start in a network namespace of their own (%v); running in this one\n", err)
-		return 0, false
-	}
-	err = cmd.Wait()
-	if err == nil {
-		return 0, true
-	}
-	if exit, isExit := errors.AsType[*exec.ExitError](err); isExit && exit.ExitCode() > 0 {
-		return exit.ExitCode(), true
-	}
-	fmt.Fprintf(os.Stderr, "svcnet tests: %v\n", err)
-	return 1, true
-}
 
 // noDummy says why the kernel cannot create dummy interfaces, or is "".
 // Where it cannot (a kernel built without CONFIG_DUMMY, as some VM
