@@ -281,6 +281,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		Workers: o.cfg.workers, CrashBackoffInitial: o.cfg.crashInitial, CrashBackoffMax: o.cfg.crashMax, CrashBackoffJitter: o.cfg.crashJitter,
 		StateDir:   o.cfg.stateDir,
 		ClusterDNS: o.svc.podDNS, ClusterDomain: o.cfg.services.clusterDomain,
+		ServiceTrafficStopped: o.svc.serviceTrafficStopped,
 	}, nodes)
 
 	nodeRec := &nodelifecycle.Reconciler{Store: o.store, Clock: o.clock, Log: o.log.Named("node-lifecycle"),

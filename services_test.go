@@ -352,7 +352,12 @@ func TestServiceBadInput(t *testing.T) {
 //
 // RESERVED FOR THE LEAD (issue 4): it relies on rolling updates.
 func TestZeroFailedRequestsDuringRollout(t *testing.T) {
-	h := newServicesHarness(t)
+	zeroFailedRequestsDuringRollout(t, newServicesHarness(t))
+}
+
+// zeroFailedRequestsDuringRollout is TestZeroFailedRequestsDuringRollout
+// on h, whose options choose the data plane.
+func zeroFailedRequestsDuringRollout(t *testing.T, h *servicesHarness) {
 	ctx := ctxFor(t)
 	if _, err := h.o.Deployments("default").Create(ctx, webDeployment(3, "v1")); err != nil {
 		t.Fatal(err)
@@ -472,6 +477,7 @@ func TestServiceOptionErrors(t *testing.T) {
 		{"interface without the proxy", []baton.Option{baton.WithServiceInterface("baton-svc0"), baton.WithServiceCIDR("10.97.0.0/24")}, "needs WithServiceProxy"},
 		{"interface with a loopback CIDR", []baton.Option{baton.WithServiceProxy(""), baton.WithServiceInterface("baton-svc0")}, "outside 127.0.0.0/8"},
 		{"DNS without a port", []baton.Option{baton.WithDNS("10.97.0.10")}, "WithDNS"},
+		{"kernel NAT without the proxy", []baton.Option{baton.WithServiceNAT("")}, "needs WithServiceProxy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := baton.New(tc.opts...)

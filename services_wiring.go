@@ -19,6 +19,7 @@ import (
 	"github.com/batonhq/baton/internal/controller/gc"
 	"github.com/batonhq/baton/internal/controller/serviceip"
 	"github.com/batonhq/baton/internal/dns"
+	"github.com/batonhq/baton/internal/kernelproxy"
 	"github.com/batonhq/baton/internal/proxy"
 	"github.com/batonhq/baton/internal/servicefeed"
 	"github.com/batonhq/baton/internal/svcnet"
@@ -34,6 +35,8 @@ type serviceConfig struct {
 	drainTimeout  time.Duration
 	policy        discovery.Policy
 	iface         string
+	nat           bool
+	natTable      string
 }
 
 // WithServiceProxy runs Baton's userspace service proxy while Run runs: each
@@ -70,6 +73,32 @@ func WithServiceCIDR(cidr string) Option {
 // CAP_NET_ADMIN (root); Run fails if the interface cannot be made.
 func WithServiceInterface(name string) Option {
 	return func(c *config) { c.services.iface = name }
+}
+
+// WithServiceNAT carries Service traffic to cluster IPs in the kernel, as
+// kube-proxy's nftables mode does, instead of through the userspace
+// proxy: while Run runs, Baton keeps an nftables table (family ip, named
+// table, "baton" if empty) that translates each new TCP or UDP connection
+// to a cluster IP port into one to a ready endpoint picked at random, so
+// the bytes never pass through Baton and flow as fast as a direct
+// connection (see BENCHMARKS.md). The table is deleted when Run returns.
+//
+// The userspace proxy still listens on every cluster IP port and serves
+// what the kernel does not translate: ports with no ready endpoint (it
+// refuses their connections), Services with sessionAffinity ClientIP, and
+// node ports. Translated connections differ from proxied ones as in
+// Kubernetes: an endpoint that stops being ready keeps its open
+// connections (WithServiceDrainTimeout does not apply), and the endpoint
+// sees the host as the client, not the Pod.
+//
+// It needs WithServiceProxy, CAP_NET_ADMIN (root) and a kernel with
+// nf_tables and its NAT support; Run fails at once if the table cannot be
+// written. Two Orchestrators on one host need different tables.
+func WithServiceNAT(table string) Option {
+	return func(c *config) {
+		c.services.nat = true
+		c.services.natTable = table
+	}
 }
 
 // WithDNS runs the cluster DNS server on addr ("host:port", UDP and TCP)
@@ -116,8 +145,23 @@ type serviceState struct {
 	// podDNS is the nameserver Pods get (see WithDNS), or invalid.
 	podDNS netip.Addr
 
-	mu      sync.Mutex // guards dnsAddr
+	mu      sync.Mutex // guards dnsAddr and nat
 	dnsAddr string
+	// nat is the kernel data plane while Run runs with WithServiceNAT.
+	nat *kernelproxy.KernelProxy
+}
+
+// serviceTrafficStopped returns once the kernel data plane, if any, has
+// seen every endpoint change made so far; the node agents call it before
+// stopping a deleted Pod's containers.
+func (st *serviceState) serviceTrafficStopped(ctx context.Context) error {
+	st.mu.Lock()
+	nat := st.nat
+	st.mu.Unlock()
+	if nat == nil {
+		return nil
+	}
+	return nat.WaitSynced(ctx)
 }
 
 // newServiceState checks the service options and starts feeding the
@@ -137,6 +181,9 @@ func newServiceState(o *Orchestrator) (*serviceState, error) {
 			return nil, fmt.Errorf("baton: WithServiceInterface(%q) needs WithServiceProxy, which listens on the cluster IPs: %w", cfg.iface, ErrInvalid)
 		}
 		st.cidr.HostInterface = true
+	}
+	if cfg.nat && !cfg.proxy {
+		return nil, fmt.Errorf("baton: WithServiceNAT(%q) needs WithServiceProxy, which serves what the kernel does not translate: %w", cfg.natTable, ErrInvalid)
 	}
 	if err := st.cidr.Check(); err != nil {
 		return nil, fmt.Errorf("baton: WithServiceCIDR: %w", err)
@@ -238,9 +285,31 @@ func (o *Orchestrator) runServices(ctx context.Context) error {
 		}
 	}
 
+	var nat *kernelproxy.KernelProxy
+	if cfg.nat {
+		var err error
+		nat, err = kernelproxy.Open(kernelproxy.Config{Resolver: st.resolver, Table: cfg.natTable, Log: o.log.Named("kernelproxy")})
+		if err != nil {
+			return fmt.Errorf("baton: WithServiceNAT(%q): %w", cfg.natTable, err)
+		}
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	for _, run := range []func(context.Context) error{epCtrl.Run, ipCtrl.Run, sliceGCCtrl.Run} {
 		g.Go(func() error { return run(gctx) })
+	}
+	if nat != nil {
+		st.mu.Lock()
+		st.nat = nat
+		st.mu.Unlock()
+		g.Go(func() error {
+			defer func() {
+				st.mu.Lock()
+				st.nat = nil
+				st.mu.Unlock()
+			}()
+			return nat.Run(gctx)
+		})
 	}
 	if cfg.proxy {
 		proxyEvents := o.recorder.For("kube-proxy", "")

@@ -493,6 +493,15 @@ func (a *Agent) teardown(rec *podRuntime, grace time.Duration, pod *api.Pod) {
 }
 
 func (a *Agent) tearDownRuntime(ctx context.Context, rec *podRuntime, grace time.Duration, pod *api.Pod) error {
+	if pod != nil && pod.DeletionTimestamp != nil && a.cfg.ServiceTrafficStopped != nil {
+		// The Pod left its Services' endpoints when it was marked deleted;
+		// let the data plane see that before the servers stop.
+		wctx, cancel := context.WithTimeout(ctx, MaxServiceTrafficWait)
+		if err := a.cfg.ServiceTrafficStopped(wctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("the Service data plane did not catch up before the pod stopped", zap.Stringer("pod", rec.key), zap.Error(err))
+		}
+		cancel()
+	}
 	// preStop hooks and SIGTERM first, all containers at once; then the
 	// sandboxes go, with whatever is left.
 	if err := a.stopAll(ctx, pod, rec, grace); err != nil {

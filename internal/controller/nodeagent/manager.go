@@ -62,7 +62,18 @@ type Config struct {
 	// Default with a dnsConfig and for ClusterFirst's search domains;
 	// default DefaultHostResolvConf.
 	HostResolvConf string
+	// ServiceTrafficStopped, when set, is called before the containers of
+	// a deleted Pod are stopped, and returns once no new Service
+	// connection can reach the Pod: a data plane that learns of endpoint
+	// changes on its own time (kernel NAT rules) catches up first, so that
+	// no client is sent to a server that is shutting down. The agent waits
+	// for it at most MaxServiceTrafficWait.
+	ServiceTrafficStopped func(ctx context.Context) error
 }
+
+// MaxServiceTrafficWait bounds how long a deleted Pod's containers wait
+// for Config.ServiceTrafficStopped before they are stopped anyway.
+const MaxServiceTrafficWait = 5 * time.Second
 
 func (c *Config) setDefaults() {
 	if c.Clock == nil {
