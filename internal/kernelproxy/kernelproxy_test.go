@@ -332,7 +332,6 @@ func atoi(s string) int {
 	return n
 }
 
-
 // TestWaitSynced: after any burst of Resolver changes, WaitSynced returns
 // only once the table holds the last state (checked at once, not polled).
 func TestWaitSynced(t *testing.T) {
