@@ -5,10 +5,12 @@
 // The client and the sink it sends to run in child processes (this
 // program again, with -role), as containers and other host programs do,
 // so that they do not share the proxy's Go scheduler. Each round sends for
-// -seconds straight to the sink and then through the proxy, and counts the
-// time until the sink has every byte.
+// -seconds straight to the sink and then through the proxy (and, with
+// -nat, through the kernel's translation of a cluster IP, as
+// baton.WithServiceNAT sets up; that needs root), and counts the time until
+// the sink has every byte.
 //
-//	go run ./cmd/proxybench -rounds 5 -seconds 3
+//	go run ./cmd/proxybench -rounds 5 -seconds 3 [-nat]
 //
 // With -backend it only runs the proxy, in front of that address, and
 // prints the Service address to point another tool (such as iperf3) at.
@@ -34,14 +36,16 @@ import (
 
 	"github.com/batonhq/baton/api"
 	"github.com/batonhq/baton/discovery"
+	"github.com/batonhq/baton/internal/kernelproxy"
 	"github.com/batonhq/baton/internal/proxy"
 )
 
-// clusterIP is the Service address the proxy listens on: a loopback
-// address, so nothing leaves the host.
+// The Services' addresses: loopback ones, so nothing leaves the host.
+// The proxy listens on the first; the kernel translates the second.
 const (
-	clusterIP   = "127.77.0.1"
-	servicePort = 18080
+	proxyClusterIP = "127.77.0.1"
+	natClusterIP   = "127.77.0.2"
+	servicePort    = 18080
 )
 
 func main() {
@@ -50,6 +54,7 @@ func main() {
 	rounds := flag.Int("rounds", 5, "rounds of direct then proxied transfers")
 	seconds := flag.Float64("seconds", 3, "how long each transfer sends")
 	chunk := flag.Int("chunk", 256<<10, "bytes per write")
+	withNAT := flag.Bool("nat", false, "also measure the kernel's translation (baton.WithServiceNAT); needs root")
 	backend := flag.String("backend", "", "only run the proxy in front of this loopback host:port (such as an iperf3 server) until interrupted")
 	flag.Parse()
 	var err error
@@ -62,7 +67,7 @@ func main() {
 		if *backend != "" {
 			err = serveOnly(*backend)
 		} else {
-			err = compare(*rounds, *seconds, *chunk)
+			err = compare(*rounds, *seconds, *chunk, *withNAT)
 		}
 	default:
 		err = fmt.Errorf("unknown -role %q: use sink or client", *role)
@@ -73,9 +78,10 @@ func main() {
 	}
 }
 
-// compare runs the sink, the proxy in front of it, and rounds of direct and
-// proxied transfers, and prints their throughput.
-func compare(rounds int, seconds float64, chunk int) error {
+// compare runs the sink, the proxy in front of it (and with withNAT the
+// kernel's translation too), and rounds of direct and proxied transfers,
+// and prints their throughput.
+func compare(rounds int, seconds float64, chunk int, withNAT bool) error {
 	sinkCmd := exec.Command(os.Args[0], "-role", "sink")
 	sinkCmd.Stderr = os.Stderr
 	out, err := sinkCmd.StdoutPipe()
@@ -95,33 +101,65 @@ func compare(rounds int, seconds float64, chunk int) error {
 	}
 	direct := strings.TrimSpace(line)
 	ctx, stop := context.WithCancel(context.Background())
-	viaProxy, done, err := startProxy(ctx, direct)
-	if err != nil {
-		stop()
-		return err
-	}
+	var running []<-chan struct{}
 	defer func() {
 		stop()
-		<-done
+		for _, done := range running {
+			<-done
+		}
 	}()
+	paths := []struct{ name, addr string }{{"direct", direct}}
+	viaProxy, done, err := startProxy(ctx, direct)
+	if err != nil {
+		return err
+	}
+	running = append(running, done)
+	paths = append(paths, struct{ name, addr string }{"proxy", viaProxy})
+	if withNAT {
+		viaNAT, done, err := startNAT(ctx, direct)
+		if err != nil {
+			return err
+		}
+		running = append(running, done)
+		paths = append(paths, struct{ name, addr string }{"nat", viaNAT})
+	}
 
 	fmt.Printf("go %s, %s/%s, %d CPUs; %d KiB writes, %.1f s per transfer\n",
 		goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.NumCPU(), chunk>>10, seconds)
-	fmt.Printf("%-6s %14s %14s %7s\n", "round", "direct MB/s", "proxy MB/s", "ratio")
-	var directs, proxied, ratios []float64
-	for i := range rounds {
-		d, err := transfer(direct, seconds, chunk)
-		if err != nil {
-			return fmt.Errorf("direct: %w", err)
-		}
-		p, err := transfer(viaProxy, seconds, chunk)
-		if err != nil {
-			return fmt.Errorf("through the proxy: %w", err)
-		}
-		directs, proxied, ratios = append(directs, d), append(proxied, p), append(ratios, p/d)
-		fmt.Printf("%-6d %14.0f %14.0f %6.2fx\n", i+1, d, p, p/d)
+	fmt.Printf("%-6s", "round")
+	for _, p := range paths {
+		fmt.Printf(" %11s MB/s", p.name)
 	}
-	fmt.Printf("%-6s %14.0f %14.0f %6.2fx\n", "median", median(directs), median(proxied), median(ratios))
+	for _, p := range paths[1:] {
+		fmt.Printf(" %7s", p.name+"/d")
+	}
+	fmt.Println()
+	rates := make([][]float64, len(paths))  // by path, by round
+	ratios := make([][]float64, len(paths)) // by path, by round; [0] unused
+	for i := range rounds {
+		fmt.Printf("%-6d", i+1)
+		for j, p := range paths {
+			r, err := transfer(p.addr, seconds, chunk)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+			rates[j] = append(rates[j], r)
+			ratios[j] = append(ratios[j], r/rates[0][i])
+			fmt.Printf(" %16.0f", r)
+		}
+		for j := range paths[1:] {
+			fmt.Printf(" %6.2fx", ratios[j+1][i])
+		}
+		fmt.Println()
+	}
+	fmt.Printf("%-6s", "median")
+	for j := range paths {
+		fmt.Printf(" %16.0f", median(rates[j]))
+	}
+	for j := range paths[1:] {
+		fmt.Printf(" %6.2fx", median(ratios[j+1]))
+	}
+	fmt.Println()
 	return nil
 }
 
@@ -129,9 +167,56 @@ func compare(rounds int, seconds float64, chunk int) error {
 // and returns the Service's address once the proxy listens on it. done is
 // closed when the proxy has stopped after ctx ends.
 func startProxy(ctx context.Context, backend string) (service string, done <-chan struct{}, err error) {
-	ap, err := parseLoopbackBackend(backend)
+	r, err := serviceResolver(proxyClusterIP, backend)
 	if err != nil {
 		return "", nil, err
+	}
+	p := proxy.New(proxy.Config{Resolver: r})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		if err := p.Run(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "proxybench: proxy:", err)
+		}
+	}()
+	service = net.JoinHostPort(proxyClusterIP, strconv.Itoa(servicePort))
+	return service, stopped, waitAnswering(service)
+}
+
+// startNAT has the kernel translate connections for one Service whose only
+// endpoint is backend (see baton.WithServiceNAT), and returns the
+// Service's address once they are. It needs root.
+func startNAT(ctx context.Context, backend string) (service string, done <-chan struct{}, err error) {
+	r, err := serviceResolver(natClusterIP, backend)
+	if err != nil {
+		return "", nil, err
+	}
+	k, err := kernelproxy.Open(kernelproxy.Config{Resolver: r, Table: "baton-proxybench"})
+	if err != nil {
+		return "", nil, fmt.Errorf("-nat: %w", err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		if err := k.Run(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "proxybench: kernel NAT:", err)
+		}
+	}()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := k.WaitSynced(wctx); err != nil {
+		return "", stopped, fmt.Errorf("-nat: the rules were not written: %w", err)
+	}
+	service = net.JoinHostPort(natClusterIP, strconv.Itoa(servicePort))
+	return service, stopped, waitAnswering(service)
+}
+
+// serviceResolver returns a Resolver holding one Service, at clusterIP,
+// whose only endpoint is backend.
+func serviceResolver(clusterIP, backend string) (*discovery.Resolver, error) {
+	ap, err := parseLoopbackBackend(backend)
+	if err != nil {
+		return nil, err
 	}
 	r := discovery.NewResolver()
 	svc := &api.Service{
@@ -148,24 +233,20 @@ func startProxy(ctx context.Context, backend string) (service string, done <-cha
 		Endpoints:   []api.Endpoint{{Addresses: []string{ap.host}, Conditions: api.EndpointConditions{Ready: &ready, Serving: &ready}}},
 		Ports:       []api.EndpointPort{{Name: &name, Protocol: &protocol, Port: &port}},
 	})
-	p := proxy.New(proxy.Config{Resolver: r})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		if err := p.Run(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "proxybench: proxy:", err)
-		}
-	}()
-	service = net.JoinHostPort(clusterIP, strconv.Itoa(servicePort))
+	return r, nil
+}
+
+// waitAnswering waits until a connection to service succeeds.
+func waitAnswering(service string) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		conn, err := net.Dial("tcp", service)
 		if err == nil {
 			conn.Close()
-			return service, stopped, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return "", stopped, fmt.Errorf("the proxy did not listen on %s: %w", service, err)
+			return fmt.Errorf("nothing answers on %s: %w", service, err)
 		}
 		time.Sleep(10 * time.Millisecond) // polling for the listener, with a deadline
 	}

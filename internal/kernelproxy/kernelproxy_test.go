@@ -79,22 +79,28 @@ type running struct {
 func run(t *testing.T, table string) *running {
 	t.Helper()
 	needPrivileges(t)
+	return newRunning(t, table)
+}
+
+// newRunning opens a KernelProxy on table and runs it until tb ends.
+func newRunning(tb testing.TB, table string) *running {
+	tb.Helper()
 	r := discovery.NewResolver()
-	k, err := Open(Config{Resolver: r, Table: table, Log: zaptest.NewLogger(t)})
+	k, err := Open(Config{Resolver: r, Table: table, Log: zaptest.NewLogger(tb)})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- k.Run(ctx) }()
 	conn, err := nftables.New()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
+			tb.Errorf("Run: %v", err)
 		}
 	})
 	return &running{k: k, r: r, conn: conn}
