@@ -153,6 +153,12 @@ type Endpoint struct {
 // Key returns "namespace/name".
 func (s *Service) Key() string { return s.Namespace + "/" + s.Name }
 
+// OlderThan reports whether s was created before o (by creation time, then
+// by namespace and name). When two Services claim one cluster IP port (a
+// conflict the allocator reports), the older one keeps it: in Lookup, in
+// the userspace proxy and in the kernel's translation alike.
+func (s *Service) OlderThan(o *Service) bool { return olderThan(s.Object, o.Object) }
+
 // String returns "namespace/name port/protocol", such as "default/web 80/TCP".
 func (p *Port) String() string {
 	return p.Service.Key() + " " + strconv.Itoa(int(p.Port)) + "/" + string(p.Protocol)

@@ -182,7 +182,7 @@ func (p *Proxy) desired() (map[string]target, map[string]*discovery.Service) {
 	want := map[string]target{}
 	owner := map[string]*discovery.Service{}
 	claim := func(key string, svc *discovery.Service, port *discovery.Port) {
-		if cur, ok := owner[key]; ok && olderService(cur, svc) {
+		if cur, ok := owner[key]; ok && cur.OlderThan(svc) {
 			return
 		}
 		owner[key] = svc
@@ -268,13 +268,6 @@ func (p *Proxy) unassign(keep map[netip.Addr]bool) {
 		}
 		delete(p.assigned, ip)
 	}
-}
-
-func olderService(a, b *discovery.Service) bool {
-	if c := a.Object.CreationTimestamp.Compare(b.Object.CreationTimestamp.Time); c != 0 {
-		return c < 0
-	}
-	return a.Key() < b.Key()
 }
 
 func listenKey(host string, port int32, protocol api.Protocol) string {
