@@ -15,14 +15,24 @@
 //   - a chain per Service port that marks the packet for masquerade and
 //     DNATs it to endpoint i of n with probability 1/(n-i), so each is
 //     equally likely;
-//   - "postrouting" (nat, srcnat priority), masquerading marked packets
-//     that leave by an interface other than loopback: the endpoint answers
-//     the host, whose conntrack undoes both translations, even when client
-//     and endpoint share a bridge.
+//   - "postrouting" (nat, srcnat priority), clearing the mark and
+//     masquerading marked packets that leave by an interface other than
+//     loopback: the endpoint answers the host, whose conntrack undoes both
+//     translations, even when client and endpoint share a bridge and the
+//     host does not pass bridged traffic through netfilter (kube-proxy
+//     needs br_netfilter for that). The cost: an endpoint sees a Pod
+//     client as the host's address on the Pod network, as it does through
+//     the userspace proxy; clients on the host keep their own address when
+//     the endpoint is on loopback.
 //
 // Each change rewrites the whole table in one nftables transaction, so the
 // kernel never sees a partial rule set; established connections keep
-// their translation in conntrack. Run deletes the table when it ends.
+// their translation in conntrack. A periodic resync rewrites it anyway.
+// Run deletes the table when it ends.
+//
+// The table is Baton's by its name: Open takes over a table of that name,
+// which lets a restarted host program replace the one its predecessor
+// left, and so two KernelProxies on one host need different names.
 package kernelproxy
 
 import (
@@ -50,13 +60,19 @@ import (
 const DefaultTable = "baton"
 
 // masqueradeMark is the packet mark bit that says "masquerade this": set
-// by the Service port chains, read by postrouting. kube-proxy uses 0x4000;
-// Baton uses another bit so that both can run on one host.
+// by the Service port chains, read and cleared by postrouting. kube-proxy
+// uses 0x4000 and 0x8000; Baton uses another bit so that both can run on
+// one host. Calico's default mark mask (0xffff0000) covers it: do not run
+// Calico on the same host.
 const masqueradeMark = 0x00200000
 
 // retryDelay is how long Run waits before trying again to write a rule
-// set the kernel refused.
+// set the kernel refused, or to delete conntrack entries.
 const retryDelay = time.Second
+
+// DefaultResyncPeriod is how often Run rewrites the table even though
+// nothing changed, unless Config.ResyncPeriod says otherwise.
+const DefaultResyncPeriod = time.Minute
 
 // Config configures a KernelProxy.
 type Config struct {
@@ -67,6 +83,10 @@ type Config struct {
 	Table string
 	// Log receives what goes wrong; default no-op.
 	Log *zap.Logger
+	// ResyncPeriod is how often the table is rewritten even though nothing
+	// changed, as kube-proxy resyncs, to put back a table that something
+	// else changed or deleted; default DefaultResyncPeriod.
+	ResyncPeriod time.Duration
 }
 
 // KernelProxy keeps the nftables table. Make one with Open and call Run.
@@ -74,9 +94,11 @@ type KernelProxy struct {
 	cfg   Config
 	conn  *nftables.Conn
 	table *nftables.Table
-	// applied is what the table translates now; only Run's goroutine uses
-	// it.
+	// applied is what the table translates now, and gone the UDP
+	// endpoints that left whose flows' conntrack entries are still to be
+	// deleted; only Run's goroutine uses them.
 	applied []servicePort
+	gone    map[portKey][]netip.AddrPort
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -91,9 +113,11 @@ type KernelProxy struct {
 	progress chan struct{}
 }
 
-// Open connects to the kernel's nftables and writes an empty table, so
-// that a host where Baton cannot program nftables (no CAP_NET_ADMIN, no
-// nf_tables) fails here, before anything runs.
+// Open connects to the kernel's nftables and writes the table, translating
+// nothing yet, so that a host where Baton cannot program nftables (no
+// CAP_NET_ADMIN, no nf_tables) fails here, before anything runs. A table
+// of the same name is replaced. Call Run, which deletes the table when it
+// ends; without Run the table stays.
 func Open(cfg Config) (*KernelProxy, error) {
 	if cfg.Resolver == nil {
 		return nil, errors.New("kernelproxy: Config.Resolver is required")
@@ -103,6 +127,9 @@ func Open(cfg Config) (*KernelProxy, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
+	}
+	if cfg.ResyncPeriod <= 0 {
+		cfg.ResyncPeriod = DefaultResyncPeriod
 	}
 	conn, err := nftables.New()
 	if err != nil {
@@ -120,7 +147,9 @@ func Open(cfg Config) (*KernelProxy, error) {
 // deletes it. It returns nil once the table is gone, or the error that
 // kept it from deleting it.
 func (k *KernelProxy) Run(ctx context.Context) error {
-	var retry <-chan time.Time
+	resync := time.NewTicker(k.cfg.ResyncPeriod)
+	defer resync.Stop()
+	force := false
 	for {
 		k.mu.Lock()
 		k.started++
@@ -128,22 +157,30 @@ func (k *KernelProxy) Run(ctx context.Context) error {
 		changed := k.cfg.Resolver.Changed()
 		k.watching = changed
 		k.mu.Unlock()
-		if err := k.sync(); err != nil {
+		var retry <-chan time.Time
+		if err := k.sync(force); err != nil {
 			k.cfg.Log.Warn("cannot write the Service NAT rules; retrying", zap.String("table", k.cfg.Table), zap.Error(err))
 			retry = time.After(retryDelay)
 		} else {
-			retry = nil
 			k.mu.Lock()
 			k.completed = n
 			close(k.progress)
 			k.progress = make(chan struct{})
 			k.mu.Unlock()
+			if err := k.forgetUDPFlows(); err != nil {
+				k.cfg.Log.Warn("cannot delete the conntrack entries of UDP flows to endpoints that left; retrying",
+					zap.String("table", k.cfg.Table), zap.Error(err))
+				retry = time.After(retryDelay)
+			}
 		}
+		force = false
 		select {
 		case <-ctx.Done():
 			return k.deleteTable()
 		case <-changed:
 		case <-retry:
+		case <-resync.C:
+			force = true
 		}
 	}
 }
@@ -151,7 +188,8 @@ func (k *KernelProxy) Run(ctx context.Context) error {
 // WaitSynced returns once the table reflects every change the Resolver
 // had when WaitSynced was called, or with ctx's error. A Pod that has just
 // left a Service's endpoints gets no new connection after it returns, so
-// Baton calls it before stopping a deleted Pod's containers.
+// Baton calls it before stopping a deleted Pod's containers. It waits for
+// Run's next write, so without Run it waits until ctx ends.
 func (k *KernelProxy) WaitSynced(ctx context.Context) error {
 	k.mu.Lock()
 	// If the Resolver has not changed since the last sync began, that
@@ -176,24 +214,33 @@ func (k *KernelProxy) WaitSynced(ctx context.Context) error {
 	}
 }
 
-// sync writes the table if what it should translate has changed, and
-// deletes the conntrack entries of UDP flows to endpoints that left.
-func (k *KernelProxy) sync() error {
+// sync writes the table if what it should translate has changed, or
+// always when force is set (the periodic resync, which also repairs a
+// table changed behind Baton's back), and notes the UDP endpoints that
+// left, for forgetUDPFlows.
+func (k *KernelProxy) sync(force bool) error {
 	want := desired(k.cfg.Resolver.Services())
-	if equalPorts(want, k.applied) {
+	if equalPorts(want, k.applied) && !force {
 		return nil
 	}
 	if err := k.write(want); err != nil {
 		return err
 	}
-	gone := goneUDPEndpoints(k.applied, want)
+	k.gone = mergeGone(k.gone, goneUDPEndpoints(k.applied, want), want)
 	k.applied = want
-	for key, eps := range gone {
-		if err := deleteUDPFlows(key, eps); err != nil {
-			k.cfg.Log.Warn("cannot delete conntrack entries of UDP flows to endpoints that left; they end when idle",
-				zap.Stringer("clusterIP", key.ip), zap.Uint16("port", key.port), zap.Error(err))
-		}
+	return nil
+}
+
+// forgetUDPFlows deletes the conntrack entries of UDP flows to the
+// endpoints in k.gone, and forgets those it deleted.
+func (k *KernelProxy) forgetUDPFlows() error {
+	if len(k.gone) == 0 {
+		return nil
 	}
+	if err := deleteUDPFlows(k.gone); err != nil {
+		return err
+	}
+	k.gone = nil
 	return nil
 }
 
@@ -218,21 +265,27 @@ func (k *KernelProxy) write(ports []servicePort) error {
 	}
 	post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	// Only packets a port chain marked; clear the mark, as kube-proxy
+	// does, so that a packet that comes round again is not masqueraded
+	// twice; then masquerade, unless the packet stays on loopback, which
+	// has no address masquerade could pick (the kernel would drop it) and
+	// needs none: both ends are the host.
 	c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: []expr.Any{
-		// Not on the loopback interface, which has no address masquerade
-		// could pick (the kernel would drop the packet); both ends are
-		// the host there anyway.
-		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname("lo")},
 		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: native32(masqueradeMark), Xor: native32(0)},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: native32(0)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: native32(0)},
+		&expr.Verdict{Kind: expr.VerdictReturn},
+	}})
+	c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: setMark(false)})
+	c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname("lo")},
 		&expr.Masq{},
 	}})
 	for i, p := range ports {
 		chain := c.AddChain(&nftables.Chain{Name: fmt.Sprintf("port-%d", i), Table: t})
 		c.AddRule(&nftables.Rule{Table: t, Chain: services, Exprs: matchPort(p, chain.Name)})
-		c.AddRule(&nftables.Rule{Table: t, Chain: chain, Exprs: setMasqueradeMark()})
+		c.AddRule(&nftables.Rule{Table: t, Chain: chain, Exprs: setMark(true)})
 		for j, ep := range p.Endpoints {
 			var exprs []expr.Any
 			if left := len(p.Endpoints) - j; left > 1 {
@@ -281,13 +334,17 @@ func matchPort(p servicePort, chain string) []expr.Any {
 	}
 }
 
-// setMasqueradeMark sets masqueradeMark in the packet's mark, keeping its
-// other bits.
-func setMasqueradeMark() []expr.Any {
+// setMark sets masqueradeMark in the packet's mark when on, clears it
+// when not, keeping the mark's other bits.
+func setMark(on bool) []expr.Any {
+	xor := uint32(0)
+	if on {
+		xor = masqueradeMark
+	}
 	return []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
-			Mask: native32(^uint32(masqueradeMark)), Xor: native32(masqueradeMark)},
+			Mask: native32(^uint32(masqueradeMark)), Xor: native32(xor)},
 		&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
 	}
 }
@@ -312,24 +369,33 @@ func ifname(name string) []byte {
 // native32 is v as the kernel's registers hold a 32-bit value.
 func native32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 
-// deleteUDPFlows deletes the conntrack entries of UDP flows to key that
-// were translated to the address of one of eps.
-func deleteUDPFlows(key portKey, eps []netip.AddrPort) error {
+// deleteUDPFlows deletes the conntrack entries of the UDP flows to each
+// port of gone that were translated to the address of one of its
+// endpoints, in one pass over the conntrack table. A dump the kernel
+// interrupts (the table changed meanwhile) is tried again a few times.
+func deleteUDPFlows(gone map[portKey][]netip.AddrPort) error {
 	var filters []netlink.CustomConntrackFilter
-	for _, ep := range eps {
-		f := &netlink.ConntrackFilter{}
+	for key, eps := range gone {
 		ip := key.ip.As4()
-		epIP := ep.Addr().As4()
-		if err := errors.Join(
-			f.AddProtocol(unix.IPPROTO_UDP),
-			f.AddIP(netlink.ConntrackOrigDstIP, net.IP(ip[:])),
-			f.AddPort(netlink.ConntrackOrigDstPort, key.port),
-			f.AddIP(netlink.ConntrackReplySrcIP, net.IP(epIP[:])),
-		); err != nil {
+		for _, ep := range eps {
+			f := &netlink.ConntrackFilter{}
+			epIP := ep.Addr().As4()
+			if err := errors.Join(
+				f.AddProtocol(unix.IPPROTO_UDP),
+				f.AddIP(netlink.ConntrackOrigDstIP, net.IP(ip[:])),
+				f.AddPort(netlink.ConntrackOrigDstPort, key.port),
+				f.AddIP(netlink.ConntrackReplySrcIP, net.IP(epIP[:])),
+			); err != nil {
+				return err
+			}
+			filters = append(filters, f)
+		}
+	}
+	var err error
+	for range 5 {
+		if _, err = netlink.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, filters...); !errors.Is(err, netlink.ErrDumpInterrupted) {
 			return err
 		}
-		filters = append(filters, f)
 	}
-	_, err := netlink.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, filters...)
 	return err
 }

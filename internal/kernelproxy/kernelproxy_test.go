@@ -83,10 +83,14 @@ func run(t *testing.T, table string) *running {
 }
 
 // newRunning opens a KernelProxy on table and runs it until tb ends.
-func newRunning(tb testing.TB, table string) *running {
+func newRunning(tb testing.TB, table string, opts ...func(*Config)) *running {
 	tb.Helper()
 	r := discovery.NewResolver()
-	k, err := Open(Config{Resolver: r, Table: table, Log: zaptest.NewLogger(tb)})
+	cfg := Config{Resolver: r, Table: table, Log: zaptest.NewLogger(tb)}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	k, err := Open(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -184,16 +188,17 @@ func TestTranslatesAndSpreads(t *testing.T) {
 	a := tcpBackend(t, "127.0.0.2", 0)
 	_, port, _ := net.SplitHostPort(a)
 	b := tcpBackend(t, "127.0.0.3", atoi(port))
+	c := tcpBackend(t, "127.0.0.4", atoi(port))
 	const service = "127.64.0.10:80"
 	if _, err := ask(service); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("before the Service exists: %v, want connection refused", err)
 	}
-	setService(rn.r, "web", "127.64.0.10", api.ServiceAffinityNone, []string{"127.0.0.2", "127.0.0.3"},
+	setService(rn.r, "web", "127.64.0.10", api.ServiceAffinityNone, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"},
 		portSpec{name: "http", protocol: api.ProtocolTCP, port: 80, from: int32(atoi(port))})
-	rn.waitTranslated(t, 0, 2)
+	rn.waitTranslated(t, 0, 3)
 
 	counts := map[string]int{}
-	const n = 200
+	const n = 900
 	for range n {
 		got, err := ask(service)
 		if err != nil {
@@ -201,10 +206,15 @@ func TestTranslatesAndSpreads(t *testing.T) {
 		}
 		counts[got]++
 	}
-	// Each endpoint is picked with probability 1/2: 200 tries give each
-	// at least 60 unless something is badly off (p < 1e-8).
-	if counts[a] < 60 || counts[b] < 60 || counts[a]+counts[b] != n {
-		t.Errorf("connections per endpoint %v, want both of %s and %s near %d", counts, a, b, n/2)
+	// Each endpoint is picked with probability 1/3: of 900 tries each gets
+	// 300 ± 60 (over 4 standard deviations; p < 1e-4 for the test). A
+	// rule set that weighed them unequally, such as 1/3 at every rule
+	// (300, 200, 400), would not.
+	for _, ep := range []string{a, b, c} {
+		if counts[ep] < 240 || counts[ep] > 360 {
+			t.Errorf("connections per endpoint %v, want each of %s, %s and %s near %d", counts, a, b, c, n/3)
+			break
+		}
 	}
 
 	setService(rn.r, "web", "127.64.0.10", api.ServiceAffinityNone, []string{"127.0.0.3"},
@@ -363,4 +373,20 @@ func TestWaitSynced(t *testing.T) {
 			t.Fatalf("round %d: right after WaitSynced the port's chain has %d rules (%v), want %d endpoints and the mark", i, len(rules), err, n)
 		}
 	}
+}
+
+// TestResyncPutsBackTable: a table deleted behind Baton's back (by
+// "nft flush ruleset", say) is written again at the next resync, with
+// nothing changed in the Resolver.
+func TestResyncPutsBackTable(t *testing.T) {
+	needPrivileges(t)
+	rn := newRunning(t, "baton-test-resync", func(c *Config) { c.ResyncPeriod = 20 * time.Millisecond })
+	setService(rn.r, "web", "127.64.0.50", api.ServiceAffinityNone, []string{"127.0.0.2"},
+		portSpec{name: "http", protocol: api.ProtocolTCP, port: 80, from: 8080})
+	rn.waitTranslated(t, 0, 1)
+	rn.conn.DelTable(rn.k.table)
+	if err := rn.conn.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	rn.waitTranslated(t, 0, 1)
 }

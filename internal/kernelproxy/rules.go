@@ -32,43 +32,73 @@ type portKey struct {
 
 // desired returns the Service ports the kernel should translate, sorted:
 // every TCP and UDP port of a Service with an IPv4 cluster IP that has a
-// ready IPv4 endpoint. The rest is left to the userspace proxy, which
-// listens on every cluster IP port: ports with no ready endpoint (it
-// refuses their connections), Services with sessionAffinity ClientIP (it
-// keeps their affinity), and headless Services (which have no cluster IP).
+// ready IPv4 endpoint, where the cluster IP and every endpoint are alike
+// loopback addresses or alike not. The rest is left to the userspace
+// proxy, which listens on every cluster IP port:
+//
+//   - ports with no ready endpoint (the proxy sends their connections to
+//     an endpoint that is terminating but still serving, or refuses them);
+//   - Services with sessionAffinity ClientIP (it keeps their affinity; a
+//     table rewritten whole on each change would forget it);
+//   - a loopback cluster IP with endpoints that are not loopback (the
+//     kernel will not send a packet from 127.0.0.1 out of another
+//     interface) and a cluster IP that is not loopback with loopback
+//     endpoints (a packet from a container may not be sent to 127.0.0.0/8).
+//
+// When two Services claim one cluster IP port (a conflict the allocator
+// reports), the older one owns it, as in the proxy and in Lookup; if it
+// has nothing the kernel can translate, the port is left to the proxy.
 func desired(services []*discovery.Service) []servicePort {
-	seen := map[portKey]bool{}
-	var out []servicePort
+	owner := map[portKey]*discovery.Service{}
 	for _, svc := range services {
-		if !svc.ClusterIP.IsValid() || !svc.ClusterIP.Is4() || svc.SessionAffinity == api.ServiceAffinityClientIP {
+		if !svc.ClusterIP.IsValid() || !svc.ClusterIP.Is4() {
 			continue
 		}
 		for _, port := range svc.Ports {
-			if port.Protocol != api.ProtocolTCP && port.Protocol != api.ProtocolUDP || port.Port < 1 || port.Port > 65535 {
+			key := portKey{ip: svc.ClusterIP, port: uint16(port.Port), protocol: port.Protocol}
+			if cur, ok := owner[key]; !ok || svc.OlderThan(cur) {
+				owner[key] = svc
+			}
+		}
+	}
+	var out []servicePort
+	for key, svc := range owner {
+		if svc.SessionAffinity == api.ServiceAffinityClientIP ||
+			key.protocol != api.ProtocolTCP && key.protocol != api.ProtocolUDP || key.port == 0 {
+			continue
+		}
+		for _, port := range svc.Ports {
+			if uint16(port.Port) != key.port || port.Protocol != key.protocol {
 				continue
 			}
-			var eps []netip.AddrPort
-			for _, ep := range port.Ready {
-				if ep.Addr().Is4() {
-					eps = append(eps, ep)
-				}
+			if eps, ok := translatable(key.ip, port.Ready); ok {
+				out = append(out, servicePort{ClusterIP: key.ip, Port: key.port, Protocol: key.protocol, Endpoints: eps})
 			}
-			if len(eps) == 0 {
-				continue
-			}
-			slices.SortFunc(eps, func(a, b netip.AddrPort) int { return a.Compare(b) })
-			sp := servicePort{ClusterIP: svc.ClusterIP, Port: uint16(port.Port), Protocol: port.Protocol, Endpoints: eps}
-			if seen[sp.key()] {
-				continue // two Services cannot share a cluster IP port; the allocator sees to it
-			}
-			seen[sp.key()] = true
-			out = append(out, sp)
+			break
 		}
 	}
 	slices.SortFunc(out, func(a, b servicePort) int {
 		return cmp.Or(a.ClusterIP.Compare(b.ClusterIP), cmp.Compare(a.Port, b.Port), cmp.Compare(a.Protocol, b.Protocol))
 	})
 	return out
+}
+
+// translatable returns ready's IPv4 endpoints, sorted, and whether the
+// kernel can send connections for clusterIP to them: there is one, and
+// they are loopback addresses exactly when clusterIP is.
+func translatable(clusterIP netip.Addr, ready []netip.AddrPort) ([]netip.AddrPort, bool) {
+	var eps []netip.AddrPort
+	for _, ep := range ready {
+		if !ep.Addr().Is4() {
+			continue
+		}
+		if ep.Addr().IsLoopback() != clusterIP.IsLoopback() {
+			return nil, false
+		}
+		eps = append(eps, ep)
+	}
+	slices.SortFunc(eps, func(a, b netip.AddrPort) int { return a.Compare(b) })
+	return eps, len(eps) > 0
 }
 
 // equalPorts reports whether a and b translate the same way.
@@ -102,4 +132,31 @@ func goneUDPEndpoints(before, after []servicePort) map[portKey][]netip.AddrPort 
 		}
 	}
 	return gone
+}
+
+// mergeGone adds more to gone, less the endpoints want sends their port to
+// again (their flows are live), and returns the result.
+func mergeGone(gone, more map[portKey][]netip.AddrPort, want []servicePort) map[portKey][]netip.AddrPort {
+	if len(gone) == 0 && len(more) == 0 {
+		return nil
+	}
+	back := map[portKey]map[netip.AddrPort]bool{}
+	for _, p := range want {
+		set := map[netip.AddrPort]bool{}
+		for _, ep := range p.Endpoints {
+			set[ep] = true
+		}
+		back[p.key()] = set
+	}
+	out := map[portKey][]netip.AddrPort{}
+	for _, m := range []map[portKey][]netip.AddrPort{gone, more} {
+		for key, eps := range m {
+			for _, ep := range eps {
+				if !back[key][ep] && !slices.Contains(out[key], ep) {
+					out[key] = append(out[key], ep)
+				}
+			}
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/api"
 	"github.com/batonhq/baton/discovery"
@@ -31,6 +32,29 @@ func TestDesired(t *testing.T) {
 	}
 	if !equalPorts(got, want) || equalPorts(got, want[:1]) {
 		t.Error("equalPorts disagrees with DeepEqual")
+	}
+}
+
+// TestDesiredOwnerAndAddressKinds: of two Services claiming one cluster IP
+// port the older owns it, even when only the newer has endpoints; and a
+// port whose endpoints are not the same kind of address (loopback or not)
+// as its cluster IP is left to the userspace proxy.
+func TestDesiredOwnerAndAddressKinds(t *testing.T) {
+	r := discovery.NewResolver()
+	early, late := time.Unix(1000, 0), time.Unix(2000, 0)
+	http := port("http", api.ProtocolTCP, 80, 8080)
+	setServiceIn(r, "zzz", early, "owner", "127.64.0.10", api.ServiceAffinityNone, nil, http)
+	setServiceIn(r, "aaa", late, "taker", "127.64.0.10", api.ServiceAffinityNone, []string{"127.0.0.9"}, http)
+	setServiceIn(r, "default", early, "mixed", "127.64.0.11", api.ServiceAffinityNone, []string{"127.0.0.2", "10.88.0.2"}, http)
+	setServiceIn(r, "default", early, "pods", "127.64.0.12", api.ServiceAffinityNone, []string{"10.88.0.2"}, http)
+	setServiceIn(r, "default", early, "hostnet", "198.18.0.10", api.ServiceAffinityNone, []string{"127.0.0.1"}, http)
+	setServiceIn(r, "default", early, "real", "198.18.0.11", api.ServiceAffinityNone, []string{"10.88.0.3"}, http)
+
+	got := desired(r.Services())
+	want := []servicePort{{ClusterIP: netip.MustParseAddr("198.18.0.11"), Port: 80, Protocol: api.ProtocolTCP,
+		Endpoints: []netip.AddrPort{netip.MustParseAddrPort("10.88.0.3:8080")}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("desired =\n%+v\nwant only the Service whose cluster IP and endpoints are both not loopback:\n%+v", got, want)
 	}
 }
 
@@ -66,12 +90,18 @@ func port(name string, protocol api.Protocol, port, target int32) portSpec {
 // setService gives r a Service with clusterIP and ports, and one slice
 // with a ready endpoint at each of addrs serving each port's target.
 func setService(r *discovery.Resolver, name, clusterIP string, affinity api.ServiceAffinity, addrs []string, ports ...portSpec) {
+	setServiceIn(r, "default", time.Time{}, name, clusterIP, affinity, addrs, ports...)
+}
+
+// setServiceIn is setService in namespace, created at created.
+func setServiceIn(r *discovery.Resolver, namespace string, created time.Time, name, clusterIP string, affinity api.ServiceAffinity, addrs []string, ports ...portSpec) {
 	svc := &api.Service{
-		ObjectMeta: api.ObjectMeta{Namespace: "default", Name: name, UID: "uid-" + name},
-		Spec:       api.ServiceSpec{ClusterIP: clusterIP, SessionAffinity: affinity, Selector: map[string]string{"app": name}},
+		ObjectMeta: api.ObjectMeta{Namespace: namespace, Name: name, UID: "uid-" + namespace + "-" + name,
+			CreationTimestamp: api.NewTime(created)},
+		Spec: api.ServiceSpec{ClusterIP: clusterIP, SessionAffinity: affinity, Selector: map[string]string{"app": name}},
 	}
 	slice := &api.EndpointSlice{
-		ObjectMeta:  api.ObjectMeta{Namespace: "default", Name: name + "-a", Labels: map[string]string{api.LabelServiceName: name}},
+		ObjectMeta:  api.ObjectMeta{Namespace: namespace, Name: name + "-a", Labels: map[string]string{api.LabelServiceName: name}},
 		AddressType: api.AddressTypeIPv4,
 	}
 	for _, p := range ports {
