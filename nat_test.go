@@ -25,18 +25,43 @@ import (
 var natTables atomic.Int32
 
 // newNATHarness is newServicesHarness with WithServiceNAT, on a table of
-// its own; when the test ends (after Run has returned) it checks that the
-// table is gone.
-func newNATHarness(t *testing.T) *servicesHarness {
+// its own, whose name it returns. When the test ends (after Run has
+// returned) it checks that the table is gone, and deletes it if not, so
+// that no rule is left on the host.
+func newNATHarness(t *testing.T) (*servicesHarness, string) {
 	t.Helper()
 	needRoot(t)
 	table := fmt.Sprintf("baton-test-%d-%d", os.Getpid(), natTables.Add(1))
 	t.Cleanup(func() { // runs after the harness's own cleanup has stopped Run
 		if slices.Contains(natTableNames(t), table) {
-			t.Errorf("nftables table %s is still there after Run returned", table)
+			t.Errorf("nftables table %s is still there after Run returned; deleting it", table)
+			c, err := nftables.New()
+			if err == nil {
+				c.DelTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: table})
+				err = c.Flush()
+			}
+			if err != nil {
+				t.Errorf("delete table %s: %v", table, err)
+			}
 		}
 	})
-	return newServicesHarness(t, baton.WithServiceNAT(table))
+	return newServicesHarness(t, baton.WithServiceNAT(table)), table
+}
+
+// waitNATRules waits until table translates its first Service port to n
+// endpoints: the port's chain holds the marking rule and one DNAT rule
+// per endpoint.
+func waitNATRules(t *testing.T, table string, n int) {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: table}
+	testutil.Eventually(t, fmt.Sprintf("table %s translates to %d endpoints", table, n), waitTimeout, time.Millisecond, func() (bool, string) {
+		rules, err := c.GetRules(tb, &nftables.Chain{Name: "port-0", Table: tb})
+		return err == nil && len(rules) == n+1, fmt.Sprintf("%d rules, %v", len(rules), err)
+	})
 }
 
 func natTableNames(t *testing.T) []string {
@@ -62,7 +87,7 @@ func natTableNames(t *testing.T) []string {
 // userspace proxy the Pod would see the proxy's connection), and both
 // Pods are reached.
 func TestServiceNATCarriesConnectionsInKernel(t *testing.T) {
-	h := newNATHarness(t)
+	h, _ := newNATHarness(t)
 	h.rt.SetBehavior(fake.ByImage("whoami:1"), fake.Behavior{Serve: []fake.Server{fake.HTTP(8080,
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
@@ -130,7 +155,10 @@ func TestServiceNATCarriesConnectionsInKernel(t *testing.T) {
 
 // TestZeroFailedRequestsDuringRolloutWithServiceNAT is
 // TestZeroFailedRequestsDuringRollout with the kernel carrying the cluster
-// IP's connections.
+// IP's connections: the requests are counted once the kernel translates
+// them (TestServiceNATCarriesConnectionsInKernel shows that a translated
+// connection bypasses the proxy).
 func TestZeroFailedRequestsDuringRolloutWithServiceNAT(t *testing.T) {
-	zeroFailedRequestsDuringRollout(t, newNATHarness(t))
+	h, table := newNATHarness(t)
+	zeroFailedRequestsDuringRollout(t, h, func(*baton.Service) { waitNATRules(t, table, 3) })
 }

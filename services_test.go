@@ -352,12 +352,13 @@ func TestServiceBadInput(t *testing.T) {
 //
 // RESERVED FOR THE LEAD (issue 4): it relies on rolling updates.
 func TestZeroFailedRequestsDuringRollout(t *testing.T) {
-	zeroFailedRequestsDuringRollout(t, newServicesHarness(t))
+	zeroFailedRequestsDuringRollout(t, newServicesHarness(t), nil)
 }
 
 // zeroFailedRequestsDuringRollout is TestZeroFailedRequestsDuringRollout
-// on h, whose options choose the data plane.
-func zeroFailedRequestsDuringRollout(t *testing.T, h *servicesHarness) {
+// on h, whose options choose the data plane. ready, if set, is called once
+// the Service has its 3 endpoints, before any request is counted.
+func zeroFailedRequestsDuringRollout(t *testing.T, h *servicesHarness, ready func(svc *baton.Service)) {
 	ctx := ctxFor(t)
 	if _, err := h.o.Deployments("default").Create(ctx, webDeployment(3, "v1")); err != nil {
 		t.Fatal(err)
@@ -366,6 +367,9 @@ func zeroFailedRequestsDuringRollout(t *testing.T, h *servicesHarness) {
 		t.Fatal(err)
 	}
 	svc := waitReadyEndpoints(t, h.o, "web", 3)
+	if ready != nil {
+		ready(svc)
+	}
 	viaProxy := httpClient((&net.Dialer{}).DialContext)
 	inProcess := httpClient(h.o.DialContext)
 	urls := map[*http.Client]string{

@@ -85,15 +85,27 @@ func WithServiceInterface(name string) Option {
 //
 // The userspace proxy still listens on every cluster IP port and serves
 // what the kernel does not translate: ports with no ready endpoint (it
-// refuses their connections), Services with sessionAffinity ClientIP, and
-// node ports. Translated connections differ from proxied ones as in
-// Kubernetes: an endpoint that stops being ready keeps its open
-// connections (WithServiceDrainTimeout does not apply), and the endpoint
-// sees the host as the client, not the Pod.
+// uses an endpoint that is terminating but still serving, or refuses the
+// connection), Services with sessionAffinity ClientIP, node ports, and
+// ports whose cluster IP and endpoints are not alike loopback addresses
+// or alike not (with the default loopback service CIDR, containerd Pods'
+// Services stay on the proxy: use WithServiceInterface).
+//
+// Translated connections differ from proxied ones as in Kubernetes: an
+// endpoint that stops being ready keeps its open connections
+// (WithServiceDrainTimeout does not apply), and a refused connection is
+// not retried on another endpoint. Baton's node agents wait for the rules
+// to drop a deleted Pod before stopping its containers. Connections that
+// leave the host's loopback interface are masqueraded, so an endpoint
+// sees a Pod client as the host's address on the Pod network, as it does
+// through the userspace proxy (kube-proxy keeps the Pod's address, and
+// needs br_netfilter for it).
 //
 // It needs WithServiceProxy, CAP_NET_ADMIN (root) and a kernel with
 // nf_tables and its NAT support; Run fails at once if the table cannot be
-// written. Two Orchestrators on one host need different tables.
+// written. The table is Baton's by its name: a table of that name, left
+// by a host program that died, is replaced; so two Orchestrators on one
+// host need different names.
 func WithServiceNAT(table string) Option {
 	return func(c *config) {
 		c.services.nat = true
