@@ -1,0 +1,207 @@
+package e2e_test
+
+// WithServiceNAT during a rolling update: the kernel carries every request
+// to the cluster IP, and none fails.
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+
+	"github.com/batonhq/baton"
+)
+
+// Cluster IPs of this test come from a /24 of RFC 2544's range of its own,
+// on a dummy interface the Orchestrator makes, the rest of the range routed
+// nowhere: no packet leaves the host. The interface and the nftables table
+// have names no other test uses.
+const (
+	natRolloutCIDR  = "198.18.10.0/24"
+	natRolloutIface = "baton-e2e-natro"
+	natRolloutTable = "baton-e2e-natro"
+)
+
+// A client on the host sends requests continuously to a Service's cluster
+// IP, which the kernel translates (WithServiceNAT), while the 3 busybox
+// httpd Pods behind it roll to a new template: not one request fails, both
+// versions answer, and conntrack shows the client's connections
+// translated by the kernel to the web Pods, none served by the userspace
+// proxy (which listens on the cluster IP too).
+func TestServiceNATZeroFailedRequestsDuringRollout(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t,
+		baton.WithServiceCIDR(natRolloutCIDR),
+		baton.WithServiceProxy("127.0.0.1"),
+		baton.WithServiceInterface(natRolloutIface),
+		baton.WithServiceNAT(natRolloutTable))
+	d := versionedHTTPD("web", "v1")
+	// As in TestServiceZeroFailedRequestsDuringRollout: SIGTERM is lost on
+	// httpd (PID 1 without a handler), so each old Pod serves until it is
+	// killed at the end of its grace period, well after the kernel stopped
+	// sending it new connections. (So this test passes whether or not the
+	// node agent waits for the table to drop a deleted Pod before stopping
+	// it; the nodeagent tests check that wait.)
+	d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr[int64](2)
+	if _, err := c.Deployments("default").Create(ctxFor(t), d); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := c.Services("default").Create(ctxFor(t), webService())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusterIP, err := netip.ParseAddr(svc.Spec.ClusterIP)
+	if err != nil || !netip.MustParsePrefix(natRolloutCIDR).Contains(clusterIP) {
+		t.Fatalf("cluster IP %q; want one of %s", svc.Spec.ClusterIP, natRolloutCIDR)
+	}
+	rollout(t, c.Orchestrator, "web")
+	waitResolvable(t, c.Orchestrator, 3)
+	v1Pods := waitPods(t, c.Orchestrator, "3 ready v1 pods", readyPods(3))
+
+	// The kernel carries the requests from the start: the table translates
+	// port 80 of the cluster IP (the only Service port: chain port-0) to
+	// the 3 v1 Pods.
+	nft, err := nftables.New()
+	if err != nil {
+		t.Fatalf("connect to nftables: %v", err)
+	}
+	waitTranslated(t, nft, natRolloutTable, v1Pods)
+
+	// The client records the local address of each connection it makes,
+	// to find the connection in conntrack afterwards.
+	var mu sync.Mutex // guards the fields below
+	versions := map[string]int{}
+	var failures []string
+	dialed := map[netip.AddrPort]bool{}
+	count := func(version string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return versions[version]
+	}
+	client := httpClient(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			local := conn.LocalAddr().(*net.TCPAddr).AddrPort()
+			mu.Lock()
+			dialed[netip.AddrPortFrom(local.Addr().Unmap(), local.Port())] = true
+			mu.Unlock()
+		}
+		return conn, err
+	})
+	url := "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "80") + "/"
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				body, err := fetch(client, url)
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, fmt.Sprintf("%s GET %s: %v", time.Now().Format("15:04:05.000"), url, err))
+				} else {
+					version, _, _ := strings.Cut(body, " ")
+					versions[version]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	eventually(t, "requests served by v1", func() (bool, string) {
+		return count("v1") >= 50, fmt.Sprint(count("v1"))
+	})
+	setVersion(t, c.Orchestrator, "web", "v2")
+	rollout(t, c.Orchestrator, "web")
+	v2Pods := waitPods(t, c.Orchestrator, "only the 3 new pods", readyPods(3))
+	waitTranslated(t, nft, natRolloutTable, v2Pods)
+	v2 := count("v2")
+	eventually(t, "requests served by v2 after the rollout", func() (bool, string) {
+		return count("v2") >= v2+50, fmt.Sprint(count("v2"))
+	})
+	stop()
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failures) > 0 {
+		t.Errorf("%d failed requests during the rollout:\n  %s", len(failures), strings.Join(failures[:min(len(failures), 10)], "\n  "))
+	}
+	if versions["v1"] == 0 || versions["v2"] == 0 || len(versions) != 2 {
+		t.Errorf("answers by version: %v; want v1 and v2 only", versions)
+	}
+	t.Logf("answers by version: %v", versions)
+
+	// Every connection the client made is in conntrack (closed ones stay
+	// there for 2 minutes, in TIME_WAIT), translated to port 8080 of a web
+	// Pod. One the userspace proxy served would have its reply from the
+	// cluster IP. A local port used twice has the entry of its last
+	// connection: the kernel replaces a TIME_WAIT entry on a new SYN.
+	webPods := map[netip.Addr]string{}
+	for _, p := range append(v1Pods, v2Pods...) {
+		ip, err := netip.ParseAddr(p.Status.PodIP)
+		if err != nil {
+			t.Fatalf("pod %s has IP %q: %v", p.Name, p.Status.PodIP, err)
+		}
+		webPods[ip] = p.Name
+	}
+	flows := trackedFlows(t, func(f *netlink.ConntrackFlow) bool {
+		src, _ := netip.AddrFromSlice(f.Forward.SrcIP)
+		return f.Forward.DstIP.Equal(clusterIP.AsSlice()) && f.Forward.DstPort == 80 &&
+			dialed[netip.AddrPortFrom(src.Unmap(), f.Forward.SrcPort)]
+	})
+	translated := map[string]int{}
+	var untranslated []string
+	for _, f := range flows {
+		from, _ := netip.AddrFromSlice(f.Reverse.SrcIP)
+		if name, ok := webPods[from.Unmap()]; ok && f.Reverse.SrcPort == 8080 {
+			translated[name]++
+		} else {
+			untranslated = append(untranslated, f.String())
+		}
+	}
+	if len(untranslated) > 0 {
+		t.Errorf("%d of the client's connections were not translated to a web Pod (pods: %v):\n  %s",
+			len(untranslated), webPods, strings.Join(untranslated[:min(len(untranslated), 10)], "\n  "))
+	}
+	if len(flows) != len(dialed) {
+		t.Errorf("conntrack has entries of %d of the %d local addresses the client's connections had; want all", len(flows), len(dialed))
+	}
+	t.Logf("%d requests, from %d local addresses; conntrack entries translated to each pod: %v", versions["v1"]+versions["v2"]+len(failures), len(dialed), translated)
+}
+
+// waitTranslated waits until chain port-0 of the nftables table (family
+// ip) DNATs to port 8080 of exactly the pods.
+func waitTranslated(t *testing.T, nft *nftables.Conn, table string, pods []*baton.Pod) {
+	t.Helper()
+	var want []netip.AddrPort
+	for _, p := range pods {
+		ip, err := netip.ParseAddr(p.Status.PodIP)
+		if err != nil {
+			t.Fatalf("pod %s has IP %q: %v", p.Name, p.Status.PodIP, err)
+		}
+		want = append(want, netip.AddrPortFrom(ip, 8080))
+	}
+	slices.SortFunc(want, netip.AddrPort.Compare)
+	eventually(t, fmt.Sprintf("table %s translating port-0 to %v", table, want), func() (bool, string) {
+		if !hasTable(t, nft, table) {
+			return false, "no table " + table
+		}
+		tb := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: table}
+		rules, err := nft.GetRules(tb, &nftables.Chain{Name: "port-0", Table: tb})
+		if err != nil {
+			return false, fmt.Sprintf("rules of chain port-0: %v", err)
+		}
+		got := dnatTargets(rules)
+		return slices.Equal(got, want), fmt.Sprintf("DNAT to %v", got)
+	})
+}
