@@ -3,15 +3,12 @@ package e2e_test
 // Issue 5: Services in front of real containers.
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/batonhq/baton"
 )
@@ -86,58 +83,13 @@ func TestServiceZeroFailedRequestsDuringRollout(t *testing.T) {
 	// The proxy listens once it has seen the Service.
 	get(t, urls[viaProxy])
 
-	var mu sync.Mutex // guards the counters below
-	versions := map[string]int{}
-	var failures []string
-	count := func(version string) int {
-		mu.Lock()
-		defer mu.Unlock()
-		return versions[version]
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var wg sync.WaitGroup
-	for client, url := range urls {
-		for range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil {
-					body, err := fetch(client, url)
-					mu.Lock()
-					if err != nil {
-						failures = append(failures, fmt.Sprintf("%s GET %s: %v", time.Now().Format("15:04:05.000"), url, err))
-					} else {
-						version, _, _ := strings.Cut(body, " ")
-						versions[version]++
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-	}
-	eventually(t, "requests served by v1", func() (bool, string) {
-		return count("v1") >= 50, fmt.Sprint(count("v1"))
-	})
+	load := startRequests(urls, 2)
+	load.waitCount(t, "requests served by v1", "v1", 50)
 	setVersion(t, c.Orchestrator, "web", "v2")
 	rollout(t, c.Orchestrator, "web")
 	waitPods(t, c.Orchestrator, "only the 3 new pods", readyPods(3))
-	v2 := count("v2")
-	eventually(t, "requests served by v2 after the rollout", func() (bool, string) {
-		return count("v2") >= v2+50, fmt.Sprint(count("v2"))
-	})
-	stop()
-	wg.Wait()
-
-	mu.Lock()
-	defer mu.Unlock()
-	if len(failures) > 0 {
-		t.Errorf("%d failed requests during the rollout:\n  %s", len(failures), strings.Join(failures[:min(len(failures), 10)], "\n  "))
-	}
-	if versions["v1"] == 0 || versions["v2"] == 0 || len(versions) != 2 {
-		t.Errorf("answers by version: %v; want v1 and v2 only", versions)
-	}
-	t.Logf("answers by version: %v", versions)
+	load.waitCount(t, "requests served by v2 after the rollout", "v2", load.count("v2")+50)
+	load.finish(t)
 }
 
 // A container started after a Service exists gets Kubernetes' service
