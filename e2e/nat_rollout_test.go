@@ -5,11 +5,9 @@ package e2e_test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -137,31 +135,4 @@ func TestServiceNATZeroFailedRequestsDuringRollout(t *testing.T) {
 		t.Errorf("conntrack has entries of %d of the %d local addresses the client's connections had; want all", len(flows), len(dialed))
 	}
 	t.Logf("%d requests, from %d local addresses; conntrack entries translated to each pod: %v", sent, len(dialed), translated)
-}
-
-// waitTranslated waits until chain port-0 of the nftables table (family
-// ip) DNATs to port 8080 of exactly the pods.
-func waitTranslated(t *testing.T, nft *nftables.Conn, table string, pods []*baton.Pod) {
-	t.Helper()
-	var want []netip.AddrPort
-	for _, p := range pods {
-		ip, err := netip.ParseAddr(p.Status.PodIP)
-		if err != nil {
-			t.Fatalf("pod %s has IP %q: %v", p.Name, p.Status.PodIP, err)
-		}
-		want = append(want, netip.AddrPortFrom(ip, 8080))
-	}
-	slices.SortFunc(want, netip.AddrPort.Compare)
-	eventually(t, fmt.Sprintf("table %s translating port-0 to %v", table, want), func() (bool, string) {
-		if !hasTable(t, nft, table) {
-			return false, "no table " + table
-		}
-		tb := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: table}
-		rules, err := nft.GetRules(tb, &nftables.Chain{Name: "port-0", Table: tb})
-		if err != nil {
-			return false, fmt.Sprintf("rules of chain port-0: %v", err)
-		}
-		got := dnatTargets(rules)
-		return slices.Equal(got, want), fmt.Sprintf("DNAT to %v", got)
-	})
 }

@@ -69,6 +69,7 @@ func TestServiceNATCarriesClusterIPConnections(t *testing.T) {
 
 	// webPods maps each web Pod's IP to its name, which its page says.
 	webPods := map[netip.Addr]string{}
+	var web []*baton.Pod
 	var clientIP netip.Addr
 	for _, p := range pods {
 		ip, err := netip.ParseAddr(p.Status.PodIP)
@@ -79,6 +80,7 @@ func TestServiceNATCarriesClusterIPConnections(t *testing.T) {
 			clientIP = ip
 		} else {
 			webPods[ip] = p.Name
+			web = append(web, p)
 		}
 	}
 
@@ -89,24 +91,7 @@ func TestServiceNATCarriesClusterIPConnections(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connect to nftables: %v", err)
 	}
-	eventually(t, "table "+natTable+" translating port-0 to both web pods", func() (bool, string) {
-		if !hasTable(t, nft, natTable) {
-			return false, "no table " + natTable
-		}
-		table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: natTable}
-		rules, err := nft.GetRules(table, &nftables.Chain{Name: "port-0", Table: table})
-		if err != nil {
-			return false, fmt.Sprintf("rules of chain port-0: %v", err)
-		}
-		targets := dnatTargets(rules)
-		var want []netip.AddrPort
-		for ip := range webPods {
-			want = append(want, netip.AddrPortFrom(ip, 8080))
-		}
-		slices.SortFunc(want, netip.AddrPort.Compare)
-		return len(rules) == 3 && slices.Equal(targets, want),
-			fmt.Sprintf("%d rules, DNAT to %v; want 3 rules, DNAT to %v", len(rules), targets, want)
-	})
+	waitTranslated(t, nft, natTable, web)
 
 	// From the host, both Pods answer.
 	url := "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "80") + "/"
@@ -191,6 +176,33 @@ func hasTable(t *testing.T, nft *nftables.Conn, name string) bool {
 		t.Fatalf("list nftables tables: %v", err)
 	}
 	return slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == name })
+}
+
+// waitTranslated waits until chain port-0 of the nftables table (family
+// ip) DNATs to port 8080 of exactly the pods.
+func waitTranslated(t *testing.T, nft *nftables.Conn, table string, pods []*baton.Pod) {
+	t.Helper()
+	var want []netip.AddrPort
+	for _, p := range pods {
+		ip, err := netip.ParseAddr(p.Status.PodIP)
+		if err != nil {
+			t.Fatalf("pod %s has IP %q: %v", p.Name, p.Status.PodIP, err)
+		}
+		want = append(want, netip.AddrPortFrom(ip, 8080))
+	}
+	slices.SortFunc(want, netip.AddrPort.Compare)
+	eventually(t, fmt.Sprintf("table %s translating port-0 to %v", table, want), func() (bool, string) {
+		if !hasTable(t, nft, table) {
+			return false, "no table " + table
+		}
+		tb := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: table}
+		rules, err := nft.GetRules(tb, &nftables.Chain{Name: "port-0", Table: tb})
+		if err != nil {
+			return false, fmt.Sprintf("rules of chain port-0: %v", err)
+		}
+		got := dnatTargets(rules)
+		return slices.Equal(got, want), fmt.Sprintf("DNAT to %v", got)
+	})
 }
 
 // dnatTargets returns the addresses the rules DNAT to, sorted.
