@@ -149,7 +149,7 @@ func Open(cfg Config) (*KernelProxy, error) {
 func (k *KernelProxy) Run(ctx context.Context) error {
 	resync := time.NewTicker(k.cfg.ResyncPeriod)
 	defer resync.Stop()
-	force := false
+	force := false // rewrite even if nothing changed, until a write succeeds
 	for {
 		k.mu.Lock()
 		k.started++
@@ -162,6 +162,7 @@ func (k *KernelProxy) Run(ctx context.Context) error {
 			k.cfg.Log.Warn("cannot write the Service NAT rules; retrying", zap.String("table", k.cfg.Table), zap.Error(err))
 			retry = time.After(retryDelay)
 		} else {
+			force = false
 			k.mu.Lock()
 			k.completed = n
 			close(k.progress)
@@ -173,7 +174,6 @@ func (k *KernelProxy) Run(ctx context.Context) error {
 				retry = time.After(retryDelay)
 			}
 		}
-		force = false
 		select {
 		case <-ctx.Done():
 			return k.deleteTable()
