@@ -99,6 +99,8 @@ type KernelProxy struct {
 	// deleted; only Run's goroutine uses them.
 	applied []servicePort
 	gone    map[portKey][]netip.AddrPort
+	// mixed are the ports reportMixed has logged.
+	mixed map[portKey]bool
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -219,7 +221,8 @@ func (k *KernelProxy) WaitSynced(ctx context.Context) error {
 // table changed behind Baton's back), and notes the UDP endpoints that
 // left, for forgetUDPFlows.
 func (k *KernelProxy) sync(force bool) error {
-	want := desired(k.cfg.Resolver.Services())
+	want, mixed := desired(k.cfg.Resolver.Services())
+	k.reportMixed(mixed)
 	if equalPorts(want, k.applied) && !force {
 		return nil
 	}
@@ -229,6 +232,22 @@ func (k *KernelProxy) sync(force bool) error {
 	k.gone = mergeGone(k.gone, goneUDPEndpoints(k.applied, want), want)
 	k.applied = want
 	return nil
+}
+
+// reportMixed logs, once each, the ports left to the userspace proxy
+// because their cluster IP and endpoints are not alike loopback or not,
+// which is what the default loopback service CIDR gives containerd Pods.
+func (k *KernelProxy) reportMixed(mixed []portKey) {
+	now := make(map[portKey]bool, len(mixed))
+	for _, key := range mixed {
+		now[key] = true
+		if !k.mixed[key] {
+			k.cfg.Log.Info("not translating a Service port in the kernel: "+errMixed.Error()+
+				"; the userspace proxy serves it (give cluster IPs a range that is not loopback, with a host interface, for containers' endpoints)",
+				zap.Stringer("clusterIP", key.ip), zap.Uint16("port", key.port), zap.String("protocol", string(key.protocol)))
+		}
+	}
+	k.mixed = now
 }
 
 // forgetUDPFlows deletes the conntrack entries of UDP flows to the

@@ -2,6 +2,7 @@ package kernelproxy
 
 import (
 	"cmp"
+	"errors"
 	"net/netip"
 	"slices"
 
@@ -48,7 +49,10 @@ type portKey struct {
 // When two Services claim one cluster IP port (a conflict the allocator
 // reports), the older one owns it, as in the proxy and in Lookup; if it
 // has nothing the kernel can translate, the port is left to the proxy.
-func desired(services []*discovery.Service) []servicePort {
+//
+// mixed lists the ports left to the proxy because of their address kinds,
+// which a user may not expect; see KernelProxy.sync.
+func desired(services []*discovery.Service) (ports []servicePort, mixed []portKey) {
 	owner := map[portKey]*discovery.Service{}
 	for _, svc := range services {
 		if !svc.ClusterIP.IsValid() || !svc.ClusterIP.Is4() {
@@ -61,7 +65,6 @@ func desired(services []*discovery.Service) []servicePort {
 			}
 		}
 	}
-	var out []servicePort
 	for key, svc := range owner {
 		if svc.SessionAffinity == api.ServiceAffinityClientIP ||
 			key.protocol != api.ProtocolTCP && key.protocol != api.ProtocolUDP || key.port == 0 {
@@ -71,34 +74,41 @@ func desired(services []*discovery.Service) []servicePort {
 			if uint16(port.Port) != key.port || port.Protocol != key.protocol {
 				continue
 			}
-			if eps, ok := translatable(key.ip, port.Ready); ok {
-				out = append(out, servicePort{ClusterIP: key.ip, Port: key.port, Protocol: key.protocol, Endpoints: eps})
+			switch eps, err := translatable(key.ip, port.Ready); {
+			case err == errMixed:
+				mixed = append(mixed, key)
+			case len(eps) > 0:
+				ports = append(ports, servicePort{ClusterIP: key.ip, Port: key.port, Protocol: key.protocol, Endpoints: eps})
 			}
 			break
 		}
 	}
-	slices.SortFunc(out, func(a, b servicePort) int {
+	slices.SortFunc(ports, func(a, b servicePort) int {
 		return cmp.Or(a.ClusterIP.Compare(b.ClusterIP), cmp.Compare(a.Port, b.Port), cmp.Compare(a.Protocol, b.Protocol))
 	})
-	return out
+	return ports, mixed
 }
 
-// translatable returns ready's IPv4 endpoints, sorted, and whether the
-// kernel can send connections for clusterIP to them: there is one, and
-// they are loopback addresses exactly when clusterIP is.
-func translatable(clusterIP netip.Addr, ready []netip.AddrPort) ([]netip.AddrPort, bool) {
+// errMixed says that a cluster IP and its endpoints are not alike
+// loopback addresses or alike not.
+var errMixed = errors.New("the cluster IP is a loopback address and an endpoint is not, or the reverse")
+
+// translatable returns ready's IPv4 endpoints, sorted, which the kernel
+// can send connections for clusterIP to, or errMixed if it cannot: they
+// must be loopback addresses exactly when clusterIP is.
+func translatable(clusterIP netip.Addr, ready []netip.AddrPort) ([]netip.AddrPort, error) {
 	var eps []netip.AddrPort
 	for _, ep := range ready {
 		if !ep.Addr().Is4() {
 			continue
 		}
 		if ep.Addr().IsLoopback() != clusterIP.IsLoopback() {
-			return nil, false
+			return nil, errMixed
 		}
 		eps = append(eps, ep)
 	}
 	slices.SortFunc(eps, func(a, b netip.AddrPort) int { return a.Compare(b) })
-	return eps, len(eps) > 0
+	return eps, nil
 }
 
 // equalPorts reports whether a and b translate the same way.

@@ -3,6 +3,7 @@ package kernelproxy
 import (
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func TestDesired(t *testing.T) {
 	setService(r, "empty", "127.64.0.12", api.ServiceAffinityNone, nil, port("http", api.ProtocolTCP, 80, 8080))
 	setService(r, "v6only", "127.64.0.13", api.ServiceAffinityNone, []string{"::1"}, port("http", api.ProtocolTCP, 80, 8080))
 
-	got := desired(r.Services())
+	got, _ := desired(r.Services())
 	ip := netip.MustParseAddr("127.64.0.10")
 	want := []servicePort{
 		{ClusterIP: ip, Port: 53, Protocol: api.ProtocolUDP, Endpoints: []netip.AddrPort{
@@ -50,11 +51,19 @@ func TestDesiredOwnerAndAddressKinds(t *testing.T) {
 	setServiceIn(r, "default", early, "hostnet", "198.18.0.10", api.ServiceAffinityNone, []string{"127.0.0.1"}, http)
 	setServiceIn(r, "default", early, "real", "198.18.0.11", api.ServiceAffinityNone, []string{"10.88.0.3"}, http)
 
-	got := desired(r.Services())
+	got, mixed := desired(r.Services())
 	want := []servicePort{{ClusterIP: netip.MustParseAddr("198.18.0.11"), Port: 80, Protocol: api.ProtocolTCP,
 		Endpoints: []netip.AddrPort{netip.MustParseAddrPort("10.88.0.3:8080")}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("desired =\n%+v\nwant only the Service whose cluster IP and endpoints are both not loopback:\n%+v", got, want)
+	}
+	var mixedIPs []string
+	for _, key := range mixed {
+		mixedIPs = append(mixedIPs, key.ip.String())
+	}
+	slices.Sort(mixedIPs)
+	if want := []string{"127.64.0.11", "127.64.0.12", "198.18.0.10"}; !slices.Equal(mixedIPs, want) {
+		t.Errorf("ports left to the proxy for their address kinds: %v, want %v", mixedIPs, want)
 	}
 }
 
