@@ -245,6 +245,12 @@ func (r *Runtime) ListPodSandboxes(ctx context.Context, filter map[string]string
 // host ports) and removes its network namespace. It is then NotReady for
 // good. Stopping a stopped or missing sandbox succeeds.
 func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
+	return r.withSandbox(ctx, id, r.stopSandboxLocked)
+}
+
+// withSandbox calls fn with sandbox id under its lock; a missing sandbox
+// is no error and fn is not called.
+func (r *Runtime) withSandbox(ctx context.Context, id string, fn func(context.Context, sandboxRecord) error) error {
 	ctx, err := r.enter(ctx)
 	if err != nil {
 		return err
@@ -258,7 +264,7 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return r.stopSandboxLocked(ctx, sb)
+	return fn(ctx, sb)
 }
 
 func (r *Runtime) stopSandboxLocked(ctx context.Context, sb sandboxRecord) error {
@@ -301,20 +307,7 @@ func (r *Runtime) stopSandboxLocked(ctx context.Context, sb sandboxRecord) error
 // containers (reporting each removal), its logs and pod files, and forgets
 // it. Removing a missing sandbox succeeds.
 func (r *Runtime) RemovePodSandbox(ctx context.Context, id string) error {
-	ctx, err := r.enter(ctx)
-	if err != nil {
-		return err
-	}
-	unlock := r.locks.lock(sandboxLock(id))
-	defer unlock()
-	sb, err := r.getSandbox(ctx, id)
-	if errors.Is(err, runtime.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return r.removeSandboxLocked(ctx, sb)
+	return r.withSandbox(ctx, id, r.removeSandboxLocked)
 }
 
 func (r *Runtime) removeSandboxLocked(ctx context.Context, sb sandboxRecord) error {
