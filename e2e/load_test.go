@@ -8,7 +8,30 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/batonhq/baton"
 )
+
+// startWebV1 creates Deployment "web" of 3 busybox httpd Pods answering
+// "v1 ..." and Service "web" in front, and returns the Service once its 3
+// endpoints resolve. SIGTERM is lost on httpd (PID 1 without a handler):
+// each old Pod of a rollout serves until it is killed at the end of its
+// 2 s grace period, well after it left the Service.
+func startWebV1(t *testing.T, c *cluster) *baton.Service {
+	t.Helper()
+	d := versionedHTTPD("web", "v1")
+	d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr[int64](2)
+	if _, err := c.Deployments("default").Create(ctxFor(t), d); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := c.Services("default").Create(ctxFor(t), webService())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rollout(t, c.Orchestrator, "web")
+	waitResolvable(t, c.Orchestrator, 3)
+	return svc
+}
 
 // requestLoad sends GET requests continuously and counts the answers by
 // version (the first word of each body) and the failures, for the tests

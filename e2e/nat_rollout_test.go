@@ -41,27 +41,16 @@ func TestServiceNATZeroFailedRequestsDuringRollout(t *testing.T) {
 		baton.WithServiceProxy("127.0.0.1"),
 		baton.WithServiceInterface(natRolloutIface),
 		baton.WithServiceNAT(natRolloutTable))
-	d := versionedHTTPD("web", "v1")
-	// As in TestServiceZeroFailedRequestsDuringRollout: SIGTERM is lost on
-	// httpd (PID 1 without a handler), so each old Pod serves until it is
-	// killed at the end of its grace period, well after the kernel stopped
-	// sending it new connections. (So this test passes whether or not the
-	// node agent waits for the table to drop a deleted Pod before stopping
-	// it; the nodeagent tests check that wait.)
-	d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr[int64](2)
-	if _, err := c.Deployments("default").Create(ctxFor(t), d); err != nil {
-		t.Fatal(err)
-	}
-	svc, err := c.Services("default").Create(ctxFor(t), webService())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// As in TestServiceZeroFailedRequestsDuringRollout, each old Pod
+	// serves until it is killed, well after the kernel stopped sending it
+	// new connections. (So this test passes whether or not the node agent
+	// waits for the table to drop a deleted Pod before stopping it; the
+	// nodeagent tests check that wait.)
+	svc := startWebV1(t, c)
 	clusterIP, err := netip.ParseAddr(svc.Spec.ClusterIP)
 	if err != nil || !netip.MustParsePrefix(natRolloutCIDR).Contains(clusterIP) {
 		t.Fatalf("cluster IP %q; want one of %s", svc.Spec.ClusterIP, natRolloutCIDR)
 	}
-	rollout(t, c.Orchestrator, "web")
-	waitResolvable(t, c.Orchestrator, 3)
 	v1Pods := waitPods(t, c.Orchestrator, "3 ready v1 pods", readyPods(3))
 
 	// The kernel carries the requests from the start: the table translates

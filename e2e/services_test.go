@@ -59,20 +59,7 @@ func waitResolvable(t *testing.T, o *baton.Orchestrator, n int) {
 func TestServiceZeroFailedRequestsDuringRollout(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, baton.WithServiceCIDR(serviceCIDR()), baton.WithServiceProxy("127.0.0.1"))
-	d := versionedHTTPD("web", "v1")
-	// SIGTERM is lost on httpd (PID 1 without a handler): each old Pod
-	// serves until it is killed at the end of its grace period, well after
-	// it left the Service.
-	d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr[int64](2)
-	if _, err := c.Deployments("default").Create(ctxFor(t), d); err != nil {
-		t.Fatal(err)
-	}
-	svc, err := c.Services("default").Create(ctxFor(t), webService())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rollout(t, c.Orchestrator, "web")
-	waitResolvable(t, c.Orchestrator, 3)
+	svc := startWebV1(t, c)
 
 	inProcess := httpClient(c.DialContext)
 	viaProxy := httpClient((&net.Dialer{}).DialContext)

@@ -229,7 +229,7 @@ func (k *KernelProxy) sync(force bool) error {
 	if err := k.write(want); err != nil {
 		return err
 	}
-	k.gone = mergeGone(k.gone, goneUDPEndpoints(k.applied, want), want)
+	k.gone = goneUDPEndpoints(k.gone, k.applied, want)
 	k.applied = want
 	return nil
 }

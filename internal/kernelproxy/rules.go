@@ -118,55 +118,39 @@ func equalPorts(a, b []servicePort) bool {
 	})
 }
 
-// goneUDPEndpoints returns, for each UDP port of before, the endpoints that
-// after no longer sends it to. Conntrack would keep sending a UDP flow's
-// packets to such an endpoint until the flow idles out; they are deleted.
-func goneUDPEndpoints(before, after []servicePort) map[portKey][]netip.AddrPort {
-	now := map[portKey]map[netip.AddrPort]bool{}
+// goneUDPEndpoints returns, for each UDP port, the endpoints that after no
+// longer sends it to: of those before sent it to, and of those still
+// pending from earlier syncs. Conntrack would keep sending a UDP flow's
+// packets to such an endpoint until the flow idles out; their entries are
+// deleted.
+func goneUDPEndpoints(pending map[portKey][]netip.AddrPort, before, after []servicePort) map[portKey][]netip.AddrPort {
+	live := map[portKey]map[netip.AddrPort]bool{}
 	for _, p := range after {
 		set := map[netip.AddrPort]bool{}
 		for _, ep := range p.Endpoints {
 			set[ep] = true
 		}
-		now[p.key()] = set
+		live[p.key()] = set
 	}
-	gone := map[portKey][]netip.AddrPort{}
-	for _, p := range before {
-		if p.Protocol != api.ProtocolUDP {
-			continue
+	var gone map[portKey][]netip.AddrPort
+	add := func(key portKey, ep netip.AddrPort) {
+		if key.protocol != api.ProtocolUDP || live[key][ep] || slices.Contains(gone[key], ep) {
+			return
 		}
+		if gone == nil {
+			gone = map[portKey][]netip.AddrPort{}
+		}
+		gone[key] = append(gone[key], ep)
+	}
+	for key, eps := range pending {
+		for _, ep := range eps {
+			add(key, ep)
+		}
+	}
+	for _, p := range before {
 		for _, ep := range p.Endpoints {
-			if !now[p.key()][ep] {
-				gone[p.key()] = append(gone[p.key()], ep)
-			}
+			add(p.key(), ep)
 		}
 	}
 	return gone
-}
-
-// mergeGone adds more to gone, less the endpoints want sends their port to
-// again (their flows are live), and returns the result.
-func mergeGone(gone, more map[portKey][]netip.AddrPort, want []servicePort) map[portKey][]netip.AddrPort {
-	if len(gone) == 0 && len(more) == 0 {
-		return nil
-	}
-	back := map[portKey]map[netip.AddrPort]bool{}
-	for _, p := range want {
-		set := map[netip.AddrPort]bool{}
-		for _, ep := range p.Endpoints {
-			set[ep] = true
-		}
-		back[p.key()] = set
-	}
-	out := map[portKey][]netip.AddrPort{}
-	for _, m := range []map[portKey][]netip.AddrPort{gone, more} {
-		for key, eps := range m {
-			for _, ep := range eps {
-				if !back[key][ep] && !slices.Contains(out[key], ep) {
-					out[key] = append(out[key], ep)
-				}
-			}
-		}
-	}
-	return out
 }

@@ -75,14 +75,20 @@ func TestGoneUDPEndpoints(t *testing.T) {
 	fewer := udp
 	fewer.Endpoints = []netip.AddrPort{b}
 
-	if got := goneUDPEndpoints([]servicePort{udp, tcp}, []servicePort{fewer}); !reflect.DeepEqual(got, map[portKey][]netip.AddrPort{udp.key(): {a}}) {
+	if got := goneUDPEndpoints(nil, []servicePort{udp, tcp}, []servicePort{fewer}); !reflect.DeepEqual(got, map[portKey][]netip.AddrPort{udp.key(): {a}}) {
 		t.Errorf("one UDP endpoint left, TCP port gone: %v; want only the UDP endpoint", got)
 	}
-	if got := goneUDPEndpoints([]servicePort{udp}, nil); !reflect.DeepEqual(got, map[portKey][]netip.AddrPort{udp.key(): {a, b}}) {
+	if got := goneUDPEndpoints(nil, []servicePort{udp}, nil); !reflect.DeepEqual(got, map[portKey][]netip.AddrPort{udp.key(): {a, b}}) {
 		t.Errorf("UDP port gone: %v; want both endpoints", got)
 	}
-	if got := goneUDPEndpoints([]servicePort{udp}, []servicePort{udp}); len(got) != 0 {
+	if got := goneUDPEndpoints(nil, []servicePort{udp}, []servicePort{udp}); len(got) != 0 {
 		t.Errorf("nothing changed: %v", got)
+	}
+	// Pending from an earlier sync: kept until deleted, unless the
+	// endpoint is back.
+	pending := map[portKey][]netip.AddrPort{udp.key(): {a, b}}
+	if got := goneUDPEndpoints(pending, nil, []servicePort{fewer}); !reflect.DeepEqual(got, map[portKey][]netip.AddrPort{udp.key(): {a}}) {
+		t.Errorf("a and b pending, b back: %v; want a only", got)
 	}
 }
 
