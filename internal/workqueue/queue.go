@@ -205,6 +205,7 @@ func (q *Queue[K]) GetBatch(ctx context.Context, max int) ([]K, bool) {
 				delete(q.dirty, k)
 				q.processing[k] = struct{}{}
 			}
+			q.releaseDrainedLocked()
 			q.mu.Unlock()
 			return keys, true
 		}
@@ -215,6 +216,20 @@ func (q *Queue[K]) GetBatch(ctx context.Context, max int) ([]K, bool) {
 		case <-ctx.Done():
 			return nil, false
 		}
+	}
+}
+
+// releaseDrainedLocked lets go of the memory a burst of keys left behind
+// once the queue has drained: a slice resliced from the front and a map
+// that has been emptied both keep their largest size otherwise, for as
+// long as the queue lives.
+func (q *Queue[K]) releaseDrainedLocked() {
+	if len(q.order) > 0 {
+		return
+	}
+	q.order = nil
+	if len(q.dirty) == 0 {
+		q.dirty = map[K]struct{}{}
 	}
 }
 

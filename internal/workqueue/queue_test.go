@@ -134,3 +134,24 @@ func TestGetHonoursContext(t *testing.T) {
 		t.Error("Get on a cancelled context returned a key")
 	}
 }
+
+func TestDrainedQueueLetsGoOfABurst(t *testing.T) {
+	q := New[int]()
+	for i := range 10_000 {
+		q.Add(i)
+	}
+	keys, ok := q.GetBatch(context.Background(), 10_000)
+	if !ok || len(keys) != 10_000 {
+		t.Fatalf("GetBatch returned %d keys, ok=%v; want 10000", len(keys), ok)
+	}
+	if cap(q.order) != 0 {
+		t.Errorf("order keeps a backing array of %d keys after draining; want it released", cap(q.order))
+	}
+	// The queue still works, and a key re-added while processing is queued
+	// again by Done in the fresh map.
+	q.Add(7)
+	q.Done(7)
+	if q.Len() != 1 {
+		t.Errorf("len = %d after re-adding a processing key and Done; want 1", q.Len())
+	}
+}
