@@ -225,7 +225,8 @@ func TestPreStopRunsBeforeSIGTERM(t *testing.T) {
 }
 
 // The restart back-off follows kubelet's sequence — 10, 20, 40, 80, 160,
-// 300, 300 s — and starts over after a container ran 10 minutes.
+// 300, 300 s — each delay lengthened by the default jitter of up to 10%
+// but never past 300 s, and starts over after a container ran 10 minutes.
 func TestCrashLoopBackoffSequenceAndReset(t *testing.T) {
 	fc := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	rt := fake.New(fake.WithClock(fc))
@@ -253,7 +254,8 @@ func TestCrashLoopBackoffSequenceAndReset(t *testing.T) {
 		if rt.Starts("app") != starts {
 			t.Fatalf("restarted before its %s back-off", want)
 		}
-		fc.Advance(time.Second)
+		latest := min(want+want/10, 300*time.Second)
+		fc.Advance(latest - want + time.Second)
 		waiting(int32(starts))
 	}
 	// Now it runs 11 minutes before crashing: the back-off starts over, so
@@ -267,6 +269,72 @@ func TestCrashLoopBackoffSequenceAndReset(t *testing.T) {
 	fc.Advance(11 * time.Minute)
 	waitPods(t, o, "default", "restarted at once after a long run", func([]*baton.Pod) bool {
 		return rt.Starts("app") == starts+2
+	})
+}
+
+// A change to a crash-looping container's spec restarts it at once, as
+// kubelet's back-off is kept per spec hash: fixing the image does not wait
+// out the delay the broken one earned.
+func TestSpecChangeResetsCrashLoopBackoff(t *testing.T) {
+	fc := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rt := fake.New(fake.WithClock(fc))
+	rt.SetBehavior(fake.ByImage("crash"), fake.Behavior{Exit: &fake.Exit{After: 0, Code: 1}})
+	o, err := baton.New(baton.WithRuntime(rt), baton.WithClock(fc), baton.WithCrashLoopJitter(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, o)
+	ctx := ctxFor(t)
+	if _, err := o.Pods("default").Create(ctx, podOf("p", "", baton.Container{Name: "app", Image: "crash"})); err != nil {
+		t.Fatal(err)
+	}
+	for restarts, delay := range []time.Duration{0, 10 * time.Second, 20 * time.Second} {
+		fc.Advance(delay)
+		waitPods(t, o, "default", fmt.Sprintf("back-off after %d restarts", restarts+1), func(pods []*baton.Pod) bool {
+			cs := pods[0].Status.ContainerStatuses
+			return len(cs) == 1 && cs[0].RestartCount == int32(restarts+1) && cs[0].State.Waiting != nil && cs[0].State.Waiting.Reason == "CrashLoopBackOff"
+		})
+	}
+	// Now 40 s of back-off are due. Fix the image without moving the clock.
+	pod, err := o.Pods("default").Get(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.Spec.Containers[0].Image = "fixed"
+	if _, err := o.Pods("default").Update(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	waitPods(t, o, "default", "the fixed container running with no back-off", func(pods []*baton.Pod) bool {
+		cs := pods[0].Status.ContainerStatuses
+		return len(cs) == 1 && cs[0].State.Running != nil && cs[0].Image == "fixed"
+	})
+}
+
+// WithCrashLoopReset sets how long a clean run must last for the back-off
+// to start over.
+func TestCrashLoopResetIsConfigurable(t *testing.T) {
+	fc := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rt := fake.New(fake.WithClock(fc))
+	rt.SetBehavior(fake.ByImage("crash"), fake.Behavior{Exit: &fake.Exit{After: 0, Code: 1}})
+	o, err := baton.New(baton.WithRuntime(rt), baton.WithClock(fc), baton.WithCrashLoopJitter(0), baton.WithCrashLoopReset(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, o)
+	if _, err := o.Pods("default").Create(ctxFor(t), podOf("p", "", baton.Container{Name: "app", Image: "crash"})); err != nil {
+		t.Fatal(err)
+	}
+	waitPods(t, o, "default", "back-off after the first restart", func([]*baton.Pod) bool { return rt.Starts("app") == 2 })
+	// It now runs 3 minutes, longer than the 2-minute reset but far short
+	// of the default 10, before crashing again.
+	rt.SetBehavior(fake.ByImage("crash"), fake.Behavior{Exit: &fake.Exit{After: 3 * time.Minute, Code: 1}})
+	fc.Advance(10 * time.Second)
+	waitPods(t, o, "default", "running again", func(pods []*baton.Pod) bool {
+		return rt.Starts("app") == 3 && pods[0].Status.ContainerStatuses[0].State.Running != nil
+	})
+	fc.Advance(3 * time.Minute)
+	waitPods(t, o, "default", "restarted at once after a run longer than the reset", func([]*baton.Pod) bool {
+		return rt.Starts("app") == 4
 	})
 }
 

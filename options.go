@@ -23,6 +23,7 @@ type config struct {
 	crashInitial   time.Duration
 	crashMax       time.Duration
 	crashJitter    float64
+	crashReset     time.Duration
 	workers        int
 	autoscaleSync  time.Duration
 	nodeToleration time.Duration
@@ -89,11 +90,24 @@ func WithCrashLoopBackoff(initial, max time.Duration) Option {
 	return func(c *config) { c.crashInitial, c.crashMax = initial, max }
 }
 
+// DefaultCrashLoopJitter is the restart delays' default jitter: each is
+// lengthened by up to 10%.
+const DefaultCrashLoopJitter = 0.1
+
 // WithCrashLoopJitter lengthens each restart delay by a random fraction up
-// to jitter (0.1 adds up to 10%), so that containers that crash together
-// do not restart in lockstep. The default is none, as in Kubernetes.
+// to jitter (0.1 adds up to 10%), never past the maximum delay, so that
+// containers that crash together do not restart in lockstep. The default
+// is DefaultCrashLoopJitter; 0 gives Kubernetes' exact delays.
 func WithCrashLoopJitter(jitter float64) Option {
 	return func(c *config) { c.crashJitter = jitter }
+}
+
+// WithCrashLoopReset sets how long a container must run before its next
+// crash counts as a first one again, restarting at once and then after the
+// initial delay. The default is twice the maximum delay: 10 minutes with
+// Kubernetes' 5-minute maximum.
+func WithCrashLoopReset(d time.Duration) Option {
+	return func(c *config) { c.crashReset = d }
 }
 
 // WithNodeWorkers sets how many Pods each node agent syncs at once; the

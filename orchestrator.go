@@ -54,7 +54,7 @@ type Orchestrator struct {
 // New returns an Orchestrator with the "default" namespace and its Nodes
 // registered. It starts nothing; call Run.
 func New(opts ...Option) (*Orchestrator, error) {
-	cfg := config{}
+	cfg := config{crashJitter: DefaultCrashLoopJitter}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -138,7 +138,7 @@ func checkTimings(cfg config) error {
 	if cfg.crashJitter < 0 || cfg.crashJitter > 1 {
 		errs.Add("crashLoopJitter", "must be a fraction from 0 to 1, not %g", cfg.crashJitter)
 	}
-	for name, d := range map[string]time.Duration{"autoscalerSyncPeriod": cfg.autoscaleSync, "nodeToleration": cfg.nodeToleration, "nodeGracePeriod": cfg.nodeGrace} {
+	for name, d := range map[string]time.Duration{"crashLoopReset": cfg.crashReset, "autoscalerSyncPeriod": cfg.autoscaleSync, "nodeToleration": cfg.nodeToleration, "nodeGracePeriod": cfg.nodeGrace} {
 		if d < 0 {
 			errs.Add(name, "must not be negative, not %s", d)
 		}
@@ -278,7 +278,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	}
 	agents := nodeagent.NewManager(nodeagent.Config{
 		Store: o.store, Clock: o.clock, Log: o.log, Events: o.recorder,
-		Workers: o.cfg.workers, CrashBackoffInitial: o.cfg.crashInitial, CrashBackoffMax: o.cfg.crashMax, CrashBackoffJitter: o.cfg.crashJitter,
+		Workers: o.cfg.workers, CrashBackoffInitial: o.cfg.crashInitial, CrashBackoffMax: o.cfg.crashMax, CrashBackoffJitter: o.cfg.crashJitter, CrashBackoffReset: o.cfg.crashReset,
 		StateDir:   o.cfg.stateDir,
 		ClusterDNS: o.svc.podDNS, ClusterDomain: o.cfg.services.clusterDomain,
 		ServiceTrafficStopped: o.svc.serviceTrafficStopped,

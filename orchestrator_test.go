@@ -81,7 +81,7 @@ func TestCrashLoopBackoffDoublesOnTheClock(t *testing.T) {
 	fc := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	rt := fake.New(fake.WithClock(fc))
 	rt.SetBehavior(fake.ByImage("crasher"), fake.Behavior{Exit: &fake.Exit{After: 0, Code: 2}})
-	o, err := baton.New(baton.WithRuntime(rt), baton.WithClock(fc), baton.WithCrashLoopBackoff(10*time.Second, 40*time.Second))
+	o, err := baton.New(baton.WithRuntime(rt), baton.WithClock(fc), baton.WithCrashLoopBackoff(10*time.Second, 40*time.Second), baton.WithCrashLoopJitter(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,8 @@ type Agent struct {
 	// statuses holds the last status submitted per Pod UID, which may be
 	// newer than the store's until the writer flushes.
 	statuses map[string]*api.PodStatus
-	// startFailures holds the last failed start per "uid/container".
+	// startFailures holds the last failed start per container and spec
+	// hash (crashBackoffKey plus "/start").
 	startFailures map[string]startFailure
 	// cpuSamples holds the last CPU reading per container ID, for Pods
 	// whose usage was asked for.
@@ -280,7 +281,7 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 			if err := a.rt.RemoveContainer(ctx, latest.id); err != nil {
 				return &api.ContainerStateWaiting{Reason: reasonContainerCreating, Message: err.Error()}, 0
 			}
-			a.backoff.forget(pod.UID + "/" + c.Name)
+			a.backoff.forget(pod.UID + "/" + c.Name + "/")
 			a.cache.removeContainer(key, pod.UID, latest.id)
 			rec.removeContainer(latest.id)
 		case runtime.ContainerExited:
@@ -288,7 +289,7 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 			if !shouldRestart(pod.Spec.RestartPolicy, latest.exitCode) {
 				return nil, 0
 			}
-			bkey := pod.UID + "/" + c.Name
+			bkey := crashBackoffKey(pod.UID, c.Name, hash)
 			if wait := a.backoff.wait(bkey, latest.finishedAt.time(), now); wait > 0 {
 				a.events.Warning(pod, "BackOff", "Back-off restarting failed container %s", c.Name)
 				return &api.ContainerStateWaiting{
@@ -309,7 +310,7 @@ func (a *Agent) syncContainer(ctx context.Context, pod *api.Pod, rec *podRuntime
 		}
 	}
 
-	skey := pod.UID + "/" + c.Name + "/start"
+	skey := crashBackoffKey(pod.UID, c.Name, hash) + "/start"
 	a.mu.Lock()
 	failure, failed := a.startFailures[skey]
 	a.mu.Unlock()

@@ -7,14 +7,16 @@ import (
 )
 
 // crashBackoff delays restarts of a container that keeps exiting, as
-// kubelet does: the first restart is immediate, the next waits Initial, and
-// each one after waits twice as long up to Max. A container that stays up
-// longer than 2×Max starts over from Initial. It is safe for concurrent use.
+// kubelet does: the first restart is immediate, the next waits initial, and
+// each one after waits twice as long up to max. A container that stays up
+// longer than reset starts over from initial. Keys name a container and its
+// spec hash, as kubelet's do, so a changed spec starts with no delay. It is
+// safe for concurrent use.
 type crashBackoff struct {
-	initial, max time.Duration
+	initial, max, reset time.Duration
 	// jitter, when positive, lengthens each delay by a random fraction up
-	// to it, so that many containers crashing together do not restart in
-	// lockstep.
+	// to it, never past max, so that many containers crashing together do
+	// not restart in lockstep.
 	jitter float64
 
 	mu      sync.Mutex // guards entries
@@ -27,8 +29,13 @@ type backoffEntry struct {
 	lastUpdate  time.Time
 }
 
-func newCrashBackoff(initial, max time.Duration, jitter float64) *crashBackoff {
-	return &crashBackoff{initial: initial, max: max, jitter: jitter, entries: map[string]backoffEntry{}}
+func newCrashBackoff(initial, max, reset time.Duration, jitter float64) *crashBackoff {
+	return &crashBackoff{initial: initial, max: max, reset: reset, jitter: jitter, entries: map[string]backoffEntry{}}
+}
+
+// crashBackoffKey names one container of a Pod at one spec hash.
+func crashBackoffKey(podUID, container, hash string) string {
+	return podUID + "/" + container + "/" + hash
 }
 
 // wait returns how much longer a container that exited at exitedAt must
@@ -37,7 +44,7 @@ func (b *crashBackoff) wait(key string, exitedAt, now time.Time) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, ok := b.entries[key]
-	if !ok || now.Sub(e.lastUpdate) > 2*b.max {
+	if !ok || now.Sub(e.lastUpdate) > b.reset {
 		return 0
 	}
 	return max(exitedAt.Add(e.delay).Sub(now), 0)
@@ -48,14 +55,14 @@ func (b *crashBackoff) next(key string, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, ok := b.entries[key]
-	if !ok || now.Sub(e.lastUpdate) > 2*b.max {
+	if !ok || now.Sub(e.lastUpdate) > b.reset {
 		e.base = b.initial
 	} else {
 		e.base = min(e.base*2, b.max)
 	}
 	e.delay = e.base
 	if b.jitter > 0 {
-		e.delay += time.Duration(rand.Float64() * b.jitter * float64(e.base))
+		e.delay = min(e.delay+time.Duration(rand.Float64()*b.jitter*float64(e.base)), b.max)
 	}
 	e.lastUpdate = now
 	b.entries[key] = e

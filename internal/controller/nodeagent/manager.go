@@ -38,10 +38,13 @@ type Config struct {
 	// Workers is the number of Pods each agent syncs at once.
 	Workers int
 	// CrashBackoffInitial and CrashBackoffMax bound restart delays;
-	// CrashBackoffJitter lengthens each by a random fraction up to it.
+	// CrashBackoffJitter lengthens each by a random fraction up to it, never
+	// past the maximum; a container that runs cleanly for CrashBackoffReset
+	// (default twice the maximum) starts over from the initial delay.
 	CrashBackoffInitial time.Duration
 	CrashBackoffMax     time.Duration
 	CrashBackoffJitter  float64
+	CrashBackoffReset   time.Duration
 	// RelistPeriod is how often each agent lists its runtime to repair
 	// missed events.
 	RelistPeriod time.Duration
@@ -90,6 +93,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CrashBackoffMax <= 0 {
 		c.CrashBackoffMax = DefaultCrashBackoffMax
+	}
+	if c.CrashBackoffReset <= 0 {
+		c.CrashBackoffReset = 2 * c.CrashBackoffMax
 	}
 	if c.RelistPeriod <= 0 {
 		c.RelistPeriod = DefaultRelistPeriod
@@ -182,7 +188,7 @@ func NewManager(cfg Config, nodes []Node) *Manager {
 			writer:        m.writer,
 			cfg:           cfg,
 			cache:         newCache(),
-			backoff:       newCrashBackoff(cfg.CrashBackoffInitial, cfg.CrashBackoffMax, cfg.CrashBackoffJitter),
+			backoff:       newCrashBackoff(cfg.CrashBackoffInitial, cfg.CrashBackoffMax, cfg.CrashBackoffReset, cfg.CrashBackoffJitter),
 			killing:       map[string]bool{},
 			statuses:      map[string]*api.PodStatus{},
 			startFailures: map[string]startFailure{},
