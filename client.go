@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/batonhq/baton/api"
@@ -49,6 +50,9 @@ type ListOption func(*listOptions)
 
 type listOptions struct {
 	selector *api.LabelSelector
+	// fromRevision resumes a Watch; List ignores it.
+	fromRevision uint64
+	badVersion   string
 }
 
 // MatchLabels keeps objects carrying all these labels.
@@ -59,6 +63,30 @@ func MatchLabels(labels map[string]string) ListOption {
 // MatchSelector keeps objects that sel matches.
 func MatchSelector(sel *LabelSelector) ListOption {
 	return func(o *listOptions) { o.selector = sel.DeepCopy() }
+}
+
+// FromResourceVersion makes Watch resume after resourceVersion rv, as a
+// Kubernetes watch does: instead of the current state it first delivers
+// every change after rv, then the changes that follow. Pass the
+// resourceVersion of the last event a previous watch delivered (or of a
+// List's newest object) to continue with nothing missed and nothing
+// repeated. As in Kubernetes, "" and "0" mean the current state first.
+// Baton keeps the last 1,024 changes; an older rv fails with ErrExpired,
+// and the caller should List again and watch from there. List ignores
+// this option.
+func FromResourceVersion(rv string) ListOption {
+	return func(o *listOptions) {
+		o.fromRevision, o.badVersion = 0, ""
+		if rv == "" || rv == "0" {
+			return
+		}
+		n, err := strconv.ParseUint(rv, 10, 64)
+		if err != nil {
+			o.badVersion = rv
+			return
+		}
+		o.fromRevision = n
+	}
 }
 
 func buildListOptions(opts []ListOption) listOptions {
@@ -204,15 +232,25 @@ type WatchOption = ListOption
 // matching object that exists now, then every change, in order and with
 // none missed. A slow reader never blocks Baton: undelivered events queue
 // in memory. The channel closes when ctx ends.
+//
+// With a label selector, as in Kubernetes, an object whose labels change
+// to match arrives as Added, and one whose labels stop matching arrives as
+// Deleted with its last matching state. With FromResourceVersion the watch
+// resumes after that version instead of starting with the current state.
 func (c *Client[T]) Watch(ctx context.Context, opts ...ListOption) (<-chan WatchEvent[T], error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	lo := buildListOptions(opts)
+	if lo.badVersion != "" {
+		return nil, fmt.Errorf("watch %s: resourceVersion %q is not a version Baton issued (a decimal number); pass the resourceVersion of an object or event: %w",
+			strings.ToLower(c.kind()), lo.badVersion, ErrInvalid)
+	}
 	return store.Watch(ctx, c.o.store, store.WatchOptions{
-		Kind:      c.kind(),
-		Namespace: c.namespace,
-		Filter:    lo.matches,
+		Kind:         c.kind(),
+		Namespace:    c.namespace,
+		Filter:       lo.matches,
+		FromRevision: lo.fromRevision,
 	}, func(ch store.Change) (WatchEvent[T], bool) {
 		return WatchEvent[T]{Type: ch.Type, Object: ch.Object.DeepCopyObject().(T)}, true
 	})

@@ -160,7 +160,10 @@ type WatchOptions struct {
 	Kind string
 	// Namespace limits the watch to one namespace; "" watches all.
 	Namespace string
-	// Filter, when set, drops objects for which it returns false.
+	// Filter, when set, selects objects: a watch sees an object only while
+	// Filter returns true for it. As in Kubernetes, an object modified into
+	// the selection arrives as Added, and one modified out of it as Deleted
+	// with its last selected state.
 	Filter func(api.Object) bool
 	// FromRevision, when non-zero, resumes after that revision instead of
 	// starting with the current state.
@@ -177,24 +180,22 @@ type WatchOptions struct {
 func Watch[T any](ctx context.Context, s *Store, opts WatchOptions, conv func(Change) (T, bool)) (<-chan T, error) {
 	q := newQueue()
 	match := func(c Change) bool {
-		if c.Kind() != opts.Kind {
-			return false
+		return c.Kind() == opts.Kind && (opts.Namespace == "" || c.Object.GetObjectMeta().Namespace == opts.Namespace)
+	}
+	push := func(c Change) {
+		if c, ok := selectChange(c, opts.Filter); ok {
+			q.push(c)
 		}
-		meta := c.Object.GetObjectMeta()
-		if opts.Namespace != "" && meta.Namespace != opts.Namespace {
-			return false
-		}
-		return opts.Filter == nil || opts.Filter(c.Object)
 	}
 	var cancel func()
 	if opts.FromRevision > 0 {
 		var err error
-		if cancel, err = s.SubscribeFrom(opts.FromRevision, match, q.push); err != nil {
+		if cancel, err = s.SubscribeFrom(opts.FromRevision, match, push); err != nil {
 			return nil, err
 		}
 	} else {
 		var snap ReadTx
-		snap, cancel = s.Subscribe(match, q.push)
+		snap, cancel = s.Subscribe(match, push)
 		var initial []Change
 		snap.Each(opts.Kind, opts.Namespace, func(o api.Object) bool {
 			if opts.Filter == nil || opts.Filter(o) {
@@ -227,6 +228,31 @@ func Watch[T any](ctx context.Context, s *Store, opts WatchOptions, conv func(Ch
 		}
 	}()
 	return out, nil
+}
+
+// selectChange returns c as a watch selecting objects by filter sees it,
+// or false when that watch sees nothing of it. A Modified change that
+// moves an object into the selection becomes Added; one that moves it out
+// becomes Deleted, carrying the object's last selected state stamped with
+// the change's revision, as Kubernetes' watch cache does.
+func selectChange(c Change, filter func(api.Object) bool) (Change, bool) {
+	if filter == nil {
+		return c, true
+	}
+	now := filter(c.Object)
+	if c.Type != Modified {
+		return c, now
+	}
+	before := filter(c.Old)
+	switch {
+	case now && !before:
+		return Change{Type: Added, Revision: c.Revision, Object: c.Object}, true
+	case !now && before:
+		last := c.Old.DeepCopyObject()
+		last.GetObjectMeta().ResourceVersion = c.Object.GetObjectMeta().ResourceVersion
+		return Change{Type: Deleted, Revision: c.Revision, Object: last, Old: c.Old}, true
+	}
+	return c, now
 }
 
 // queue is an unbounded FIFO of changes with one consumer.
