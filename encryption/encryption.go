@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // prefix starts every ciphertext; the key id and a colon follow.
@@ -107,8 +108,10 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
+// checkID refuses a key id that is empty or holds a colon (which ends the
+// id in a ciphertext's prefix) or any Unicode white space.
 func checkID(id string) error {
-	if id == "" || strings.ContainsAny(id, ": \\t\\n") {
+	if id == "" || strings.ContainsFunc(id, func(r rune) bool { return r == ':' || unicode.IsSpace(r) }) {
 		return fmt.Errorf("encryption: key id %q must be non-empty, without colons or whitespace", id)
 	}
 	return nil

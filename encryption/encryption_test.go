@@ -117,3 +117,40 @@ func TestKeyFileMustBePrivate(t *testing.T) {
 		}
 	}
 }
+
+// staticKeys is a KeySource with one key under any id, even one that
+// ParseKeys would refuse, so that Encrypt's own check is tested.
+type staticKeys struct{ id string }
+
+func (s staticKeys) Current() (string, []byte, error) { return s.id, make([]byte, KeySize), nil }
+func (s staticKeys) Key(string) ([]byte, error)       { return make([]byte, KeySize), nil }
+
+// Key ids may hold any letters (t and n included) and backslashes; a
+// colon or any white space is refused, by ParseKeys and by Encrypt.
+func TestKeyIDs(t *testing.T) {
+	for _, id := range []string{"current", "rotation-2", "k1", "tn", `back\slash`, "2026-01.key_v3"} {
+		if _, err := ParseKeys([]byte(keyLine(t, id))); err != nil {
+			t.Errorf("ParseKeys refused id %q: %v", id, err)
+		}
+		sealed, err := Encrypt(staticKeys{id}, []byte("x"))
+		if err != nil {
+			t.Errorf("Encrypt refused id %q: %v", id, err)
+			continue
+		}
+		if _, err := Decrypt(staticKeys{id}, sealed); err != nil {
+			t.Errorf("Decrypt of data sealed under id %q: %v", id, err)
+		}
+	}
+	for _, id := range []string{"", "a\tb", "a b", "a:b", "a\nb", "a\rb", "a\u00a0b", "a\u2003b", "a\vb"} {
+		if err := checkID(id); err == nil {
+			t.Errorf("checkID accepted %q", id)
+		}
+		if _, err := Encrypt(staticKeys{id}, []byte("x")); err == nil {
+			t.Errorf("Encrypt accepted id %q", id)
+		}
+	}
+	// Through a key file too.
+	if _, err := ParseKeys([]byte(keyLine(t, "a\tb"))); err == nil {
+		t.Error("ParseKeys accepted an id with a tab")
+	}
+}
