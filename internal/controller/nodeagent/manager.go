@@ -378,13 +378,25 @@ func (a *Agent) followEvents(ctx context.Context, ch <-chan runtime.Event) {
 
 // heartbeat reports the node Ready while its runtime answers.
 func (a *Agent) heartbeat(ctx context.Context) {
-	v, verr := a.rt.Version(ctx)
+	// A runtime that hangs is as down as one that refuses: the call gets a
+	// heartbeat period to answer.
+	vctx, cancel := context.WithTimeout(ctx, a.cfg.HeartbeatPeriod)
+	v, verr := a.rt.Version(vctx)
+	cancel()
+	if verr != nil && ctx.Err() != nil {
+		return // stopping, not a runtime failure
+	}
 	now := a.clock.Now()
+	// nodeWasReady is whether the Node was Ready before this heartbeat; the
+	// node lifecycle controller may have marked it Unknown, and its Pods
+	// not ready, while heartbeats were missing.
+	nodeWasReady := true
 	err := a.store.Update(func(tx store.Tx) error {
 		node, err := store.Get[*api.Node](tx, "", a.node)
 		if err != nil {
 			return nil // removed; the agent has nothing to report on
 		}
+		nodeWasReady = node.IsReady()
 		next := *node
 		next.Status.Conditions = nil
 		ready := api.NodeCondition{Type: api.NodeReady, Status: api.ConditionTrue, Reason: "AgentReady",
@@ -427,10 +439,19 @@ func (a *Agent) heartbeat(ctx context.Context) {
 	case verr == nil && wasDown:
 		a.log.Info("container runtime is back")
 		a.relist(ctx)
-		a.store.View(func(tx store.ReadTx) {
-			for _, pod := range tx.PodsOnNode(a.node) {
-				a.ctrl.Enqueue(controller.RequestFor(pod))
-			}
-		})
+		a.resyncPods()
+	case verr == nil && !nodeWasReady:
+		// Back from a spell the node lifecycle controller saw as lost:
+		// recompute every Pod's status, which it marked not ready.
+		a.resyncPods()
 	}
+}
+
+// resyncPods queues every Pod bound to the agent's Node.
+func (a *Agent) resyncPods() {
+	a.store.View(func(tx store.ReadTx) {
+		for _, pod := range tx.PodsOnNode(a.node) {
+			a.ctrl.Enqueue(controller.RequestFor(pod))
+		}
+	})
 }
