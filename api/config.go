@@ -71,20 +71,27 @@ func (s Secret) GoString() string { return s.String() }
 // or of a pointer to one, reveals its values.
 func (s Secret) Format(f fmt.State, verb rune) { _, _ = fmt.Fprint(f, s.String()) }
 
-// MergeStringData folds StringData into Data, as Kubernetes does on write,
-// and clears it.
+// MergeStringData folds StringData into Data, as Kubernetes does on write
+// (an entry of StringData wins over one of Data with the same key), and
+// clears it. An entry whose key is not valid stays in StringData, so that
+// validation, which refuses it, names the field the caller wrote
+// (stringData[key], not data[key]).
 func (s *Secret) MergeStringData() {
-	if len(s.StringData) == 0 {
-		s.StringData = nil
-		return
-	}
-	if s.Data == nil {
-		s.Data = make(map[string][]byte, len(s.StringData))
-	}
+	var invalid map[string]string
 	for k, v := range s.StringData {
+		if checkConfigKey(k) != "" {
+			if invalid == nil {
+				invalid = map[string]string{}
+			}
+			invalid[k] = v
+			continue
+		}
+		if s.Data == nil {
+			s.Data = make(map[string][]byte, len(s.StringData))
+		}
 		s.Data[k] = []byte(v)
 	}
-	s.StringData = nil
+	s.StringData = invalid
 }
 
 // LocalObjectReference names an object in the same namespace.
@@ -155,7 +162,8 @@ type ConfigMapVolumeSource struct {
 	LocalObjectReference `json:",inline"`
 	// Items, when set, projects only these keys, at these paths.
 	Items []KeyToPath `json:"items,omitempty"`
-	// DefaultMode is the files' permission bits; the default is 0644.
+	// DefaultMode is the files' permission bits; the default is
+	// DefaultConfigMapMode (0444).
 	DefaultMode *int32 `json:"defaultMode,omitempty"`
 	Optional    *bool  `json:"optional,omitempty"`
 }
@@ -164,16 +172,19 @@ type ConfigMapVolumeSource struct {
 type SecretVolumeSource struct {
 	SecretName string      `json:"secretName,omitempty"`
 	Items      []KeyToPath `json:"items,omitempty"`
-	// DefaultMode is the files' permission bits; the default is 0644,
-	// as in Kubernetes, though 0400 is usually wiser.
+	// DefaultMode is the files' permission bits; the default is
+	// DefaultSecretMode (0400), where Kubernetes has 0644.
 	DefaultMode *int32 `json:"defaultMode,omitempty"`
 	Optional    *bool  `json:"optional,omitempty"`
 }
 
 // KeyToPath projects one key to a relative path.
 type KeyToPath struct {
-	Key  string `json:"key"`
+	Key string `json:"key"`
+	// Path is relative, has no ".." element and does not start with "..".
 	Path string `json:"path"`
+	// Mode is the file's permission bits; the default is the volume's
+	// defaultMode.
 	Mode *int32 `json:"mode,omitempty"`
 }
 
@@ -223,10 +234,16 @@ type VolumeMount struct {
 	SubPath string `json:"subPath,omitempty"`
 }
 
-// Default modes of projected files.
+// Default modes of projected files, when neither defaultMode nor an
+// item's mode is set. Kubernetes defaults both to 0644; Baton is stricter,
+// since nothing on the host nor in another container should read a Pod's
+// configuration, and its containers run as root, who owns the files and
+// reads them whatever the mode: ConfigMap files are read-only (0444) and
+// Secret files readable by their owner only (0400). The directories that
+// hold them are the owner's only too (0700).
 const (
-	DefaultConfigMapMode int32 = 0o644
-	DefaultSecretMode    int32 = 0o644
+	DefaultConfigMapMode int32 = 0o444
+	DefaultSecretMode    int32 = 0o400
 )
 
 // References reports whether the spec uses the ConfigMap or Secret (kind

@@ -168,7 +168,7 @@ func validateProjection(items []KeyToPath, defaultMode *int32, p fieldPath, errs
 		if d := checkConfigKey(it.Key); d != "" {
 			errs.Add(ip.Child("key").String(), "%s", d)
 		}
-		if d := checkRelativePath(it.Path); d != "" {
+		if d := checkItemPath(it.Path); d != "" {
 			errs.Add(ip.Child("path").String(), "%s", d)
 		} else if seen[it.Path] {
 			errs.Add(ip.Child("path").String(), "duplicate path %s", quote(it.Path))
@@ -187,7 +187,10 @@ func validateMode(mode int32, p fieldPath, errs *FieldErrors) {
 }
 
 // checkRelativePath checks a path inside a volume: relative, with no ".."
-// element, so that it cannot escape the volume.
+// element, so that it cannot escape the volume. A subPath is checked with
+// it alone, as in Kubernetes; one into a ConfigMap or Secret volume that
+// starts with ".." is refused when the container starts, since it would
+// name the writer's own entries.
 func checkRelativePath(p string) string {
 	switch {
 	case p == "":
@@ -196,6 +199,20 @@ func checkRelativePath(p string) string {
 		return "must be a relative path, not start with '/'"
 	case hasDotDot(p):
 		return "must not contain '..'"
+	}
+	return ""
+}
+
+// checkItemPath checks where an item of a ConfigMap or Secret volume is
+// projected, as Kubernetes does: a path inside the volume that does not
+// start with "..", since the writer keeps its versions and its ..data link
+// under such names (internal/atomicdir).
+func checkItemPath(p string) string {
+	if d := checkRelativePath(p); d != "" {
+		return d
+	}
+	if strings.HasPrefix(p, "..") {
+		return "must not start with '..'"
 	}
 	return ""
 }
