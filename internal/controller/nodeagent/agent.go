@@ -69,6 +69,10 @@ type Agent struct {
 	// startFailures holds the last failed start per container and spec
 	// hash (crashBackoffKey plus "/start").
 	startFailures map[string]startFailure
+	// volumeDirs holds, per Pod UID, the volume directories of the last
+	// successful volume setup, which containers keep using while a
+	// ConfigMap or Secret they came from is missing.
+	volumeDirs map[string]map[string]string
 	// cpuSamples holds the last CPU reading per container ID, for Pods
 	// whose usage was asked for.
 	cpuSamples map[string]cpuSample
@@ -187,14 +191,16 @@ func (a *Agent) syncPod(ctx context.Context, pod *api.Pod, rec *podRuntime) (con
 			requeue = d
 		}
 	}
-	dirs, verr := a.setupVolumes(pod)
+	dirs, stale, verr := a.volumes(pod)
+	if stale || verr != nil {
+		wake(configRetry)
+	}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
 		if verr != nil {
 			// Nothing starts until the volumes can be made; a change of the
 			// ConfigMap or Secret brings the Pod back, and so does time.
 			waiting[c.Name] = configWaiting(verr)
-			wake(configRetry)
 			continue
 		}
 		w, after := a.syncContainer(ctx, pod, rec, sb, c, dirs, now)
@@ -538,6 +544,7 @@ func (a *Agent) finishTeardown(rec *podRuntime, pod *api.Pod) {
 	a.backoff.forget(rec.uid + "/")
 	a.mu.Lock()
 	delete(a.statuses, rec.uid)
+	delete(a.volumeDirs, rec.uid)
 	for k := range a.startFailures {
 		if len(k) > len(rec.uid) && k[:len(rec.uid)] == rec.uid {
 			delete(a.startFailures, k)
@@ -547,6 +554,27 @@ func (a *Agent) finishTeardown(rec *podRuntime, pod *api.Pod) {
 	if pod != nil {
 		a.writer.remove(rec.key, rec.uid)
 	}
+}
+
+// volumes sets up pod's volumes and returns their directories by volume
+// name. When that fails for a Pod whose volumes were set up before, as when
+// a ConfigMap it mounts is deleted, the volumes keep their last content and
+// its containers go on starting with it, as kubelet's do: the error is
+// reported as a FailedMount event and stale is true, for the caller to
+// retry. Otherwise the error is returned and nothing may start.
+func (a *Agent) volumes(pod *api.Pod) (dirs map[string]string, stale bool, err error) {
+	dirs, err = a.setupVolumes(pod)
+	a.mu.Lock()
+	last, setUp := a.volumeDirs[pod.UID]
+	if err == nil && len(dirs) > 0 {
+		a.volumeDirs[pod.UID] = dirs
+	}
+	a.mu.Unlock()
+	if err == nil || !setUp {
+		return dirs, false, err
+	}
+	a.events.Warning(pod, "FailedMount", "Could not update the Pod's volumes; they keep their last content: %v", err)
+	return last, true, nil
 }
 
 func podGrace(pod *api.Pod) time.Duration {

@@ -191,6 +191,7 @@ func NewManager(cfg Config, nodes []Node) *Manager {
 			backoff:       newCrashBackoff(cfg.CrashBackoffInitial, cfg.CrashBackoffMax, cfg.CrashBackoffReset, cfg.CrashBackoffJitter),
 			killing:       map[string]bool{},
 			statuses:      map[string]*api.PodStatus{},
+			volumeDirs:    map[string]map[string]string{},
 			startFailures: map[string]startFailure{},
 			cpuSamples:    map[string]cpuSample{},
 			manager:       m,
