@@ -13,9 +13,9 @@ import (
 
 // syncConfigHash keeps a Deployment that opted in with
 // baton.dev/restart-on-config-change rolling out whenever a ConfigMap or
-// Secret its Pods use changes: it records a hash of their data on the Pod
-// template, so that a change of the data is a change of the template. It
-// reports whether it wrote the Deployment.
+// Secret its Pods use changes: it records a hash of them (see configHash)
+// on the Pod template, so that a change of one is a change of the
+// template. It reports whether it wrote the Deployment.
 func (r *Reconciler) syncConfigHash(d *api.Deployment) (bool, error) {
 	if d.Annotations[api.AnnotationRestartOnConfigChange] != "true" {
 		return false, nil
@@ -42,9 +42,20 @@ func (r *Reconciler) syncConfigHash(d *api.Deployment) (bool, error) {
 	return err == nil, err
 }
 
-// configHash hashes the data of every ConfigMap and Secret d's template
-// uses (missing ones count as empty). The hash reveals nothing of the
-// values.
+// configHash hashes what d's template uses of the ConfigMaps and Secrets
+// of its namespace (missing ones count as absent):
+//
+//   - a ConfigMap by its data, so that a write that leaves the data as it
+//     was rolls nothing out;
+//   - a Secret by its uid and resourceVersion, never by its values: the
+//     annotation is readable by anyone who can read the Deployment, its
+//     ReplicaSets or Pods, and is stored unsealed in snapshots, and a
+//     digest of a low-entropy value (a short password) would let them test
+//     guesses offline. The uid and resourceVersion change whenever the
+//     Secret is written (updated, or deleted and created again), and a
+//     snapshot restores them, so the hash is stable across restarts. The
+//     cost: a write of a Secret that leaves its data as it was rolls the
+//     Deployment out too.
 func configHash(tx store.ReadTx, d *api.Deployment) string {
 	h := sha256.New()
 	write := func(parts ...string) {
@@ -70,9 +81,7 @@ func configHash(tx store.ReadTx, d *api.Deployment) string {
 					write(k, string(o.BinaryData[k]))
 				}
 			case *api.Secret:
-				for _, k := range slices.Sorted(maps.Keys(o.Data)) {
-					write(k, string(o.Data[k]))
-				}
+				write(o.UID, o.ResourceVersion)
 			}
 			return true
 		})
