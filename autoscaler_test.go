@@ -83,10 +83,14 @@ func TestAutoscalerScalesUpUnderLoadAndDownAfterTheWindow(t *testing.T) {
 		}
 	}()
 	hpas, _ := o.HorizontalPodAutoscalers("default").Watch(ctx)
-	// sync advances the clock one sync period and waits until the
-	// autoscaler has reported a measurement of want percent.
+	// sync waits until the Deployment has settled on its replicas, then
+	// advances the clock one sync period and waits until the autoscaler
+	// has reported a measurement of want percent. Without the wait, a
+	// sync could measure Pods that a scale-down is about to delete: the
+	// controllers pace themselves on real time, the fake clock does not.
 	sync := func(want int32) *baton.HorizontalPodAutoscaler {
 		t.Helper()
+		waitSettled(t, o, "default", "web")
 		fc.Advance(15 * time.Second)
 		for {
 			select {
@@ -173,6 +177,58 @@ func TestAutoscalerScalesUpUnderLoadAndDownAfterTheWindow(t *testing.T) {
 		default:
 		}
 		break
+	}
+}
+
+// waitSettled waits until a Deployment has caught up with its replicas:
+// its status describes its current generation, and exactly that many of
+// its Pods exist, none of them terminating, all ready and available.
+func waitSettled(t *testing.T, o *baton.Orchestrator, ns, name string) *baton.Deployment {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	pods, err := o.Pods(ns).Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployments, err := o.Deployments(ns).Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d *baton.Deployment
+	var counted int
+	for {
+		d, err = o.Deployments(ns).Get(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := o.Pods(ns).List(ctx, baton.MatchLabels(d.Spec.Selector.MatchLabels))
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted = 0
+		settled := true
+		for _, p := range list {
+			if p.IsTerminal() {
+				continue
+			}
+			counted++
+			if p.DeletionTimestamp != nil || !p.IsReady() {
+				settled = false
+			}
+		}
+		want := *d.Spec.Replicas
+		s := d.Status
+		if settled && int32(counted) == want && s.ObservedGeneration == d.Generation &&
+			s.Replicas == want && s.UpdatedReplicas == want && s.AvailableReplicas == want {
+			return d
+		}
+		select {
+		case <-pods:
+		case <-deployments:
+		case <-ctx.Done():
+			t.Fatalf("deployment %s never settled on %d replicas: %d pods, status %+v", name, want, counted, s)
+		}
 	}
 }
 

@@ -338,21 +338,45 @@ func TestProgressDeadlineAndAutomaticRollback(t *testing.T) {
 	}
 }
 
+// RolloutStatus reports the rollout's progress as it goes. The Deployment
+// is created paused, so that its rollout cannot finish before RolloutStatus
+// follows it (on the fake runtime a rollout of 3 takes milliseconds); it
+// resumes once RolloutStatus has reported where it starts.
 func TestRolloutStatusReportsProgress(t *testing.T) {
 	o, _ := newRunning(t)
 	ctx := ctxFor(t)
-	if _, err := o.Deployments("default").Create(ctx, deploymentOf("web", 3, "web:v1")); err != nil {
+	d := deploymentOf("web", 3, "web:v1")
+	d.Spec.Paused = true
+	if _, err := o.Deployments("default").Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	var messages []string
-	err := o.Deployments("default").RolloutStatus(ctx, "web", func(p baton.RolloutProgress) {
-		messages = append(messages, p.Message)
-	})
-	if err != nil {
+	following := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- o.Deployments("default").RolloutStatus(ctx, "web", func(p baton.RolloutProgress) {
+			if len(messages) == 0 {
+				close(following)
+			}
+			messages = append(messages, p.Message)
+		})
+	}()
+	select {
+	case <-following:
+	case err := <-done:
+		t.Fatalf("RolloutStatus of a paused deployment returned %v", err)
+	}
+	if _, err := o.Deployments("default").Resume(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if len(messages) < 2 || messages[len(messages)-1] != `deployment "web" successfully rolled out` {
 		t.Errorf("progress messages %q", messages)
+	}
+	if !strings.HasPrefix(messages[0], "Waiting for ") {
+		t.Errorf("first progress message %q, want one that waits", messages[0])
 	}
 }
 
