@@ -251,12 +251,25 @@ func TestScalingMidRolloutIsProportional(t *testing.T) {
 	if _, err := o.Deployments("default").Scale(ctx, "web", 20); err != nil {
 		t.Fatal(err)
 	}
-	// allowed = 20+3 = 23, so 10 to add. Biggest first: the old one,
-	// sized for 10, goes to round(8*20/10) = 16 (+8); the new one would
-	// go to 10 but only 2 are left: 7. These are Kubernetes' numbers.
-	waitDeployment(t, o, "default", "web", "scaled proportionally to 16+7", func(*baton.Deployment) bool {
+	// Kubernetes' numbers (sync.go scale, GetReplicaSetProportion): both
+	// ReplicaSets were last scaled when replicas + maxSurge was 10+3 = 13
+	// (their max-replicas annotation); now allowed = 20+3 = 23, so
+	// 23-13 = 10 replicas to add. Largest first: the old one takes
+	// round(8*23/13) - 8 = round(14.15) - 8 = 6, the new one
+	// round(5*23/13) - 5 = round(8.85) - 5 = 4, and nothing is left over.
+	waitDeployment(t, o, "default", "web", "scaled proportionally to 14+9", func(*baton.Deployment) bool {
 		s := sizes()
-		return s["web:v1"] == 16 && s["web:v2"] == 7
+		return s["web:v1"] == 14 && s["web:v2"] == 9
+	})
+	if _, err := o.Deployments("default").Scale(ctx, "web", 10); err != nil {
+		t.Fatal(err)
+	}
+	// Back to 10: allowed = 13, 13-23 = -10 to remove. Largest first: the
+	// old one gives round(14*13/23) - 14 = 8 - 14 = -6, the new one
+	// round(9*13/23) - 9 = 5 - 9 = -4: the stalled shape again.
+	waitDeployment(t, o, "default", "web", "scaled proportionally back to 8+5", func(*baton.Deployment) bool {
+		s := sizes()
+		return s["web:v1"] == 8 && s["web:v2"] == 5
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/batonhq/baton/api"
 )
@@ -48,17 +49,32 @@ func (r *Reconciler) isScalingEvent(st *state) bool {
 	return false
 }
 
+// isSaturated reports whether the new ReplicaSet runs the Deployment's
+// full count, was scaled for it, and has every Pod available, as
+// Kubernetes' deploymentutil.IsSaturated does.
+func (st *state) isSaturated() bool {
+	rs := st.newRS
+	if rs == nil {
+		return false
+	}
+	desired, err := strconv.ParseInt(rs.Annotations[api.AnnotationDesiredReplicas], 10, 32)
+	want := st.want()
+	return err == nil && int32(desired) == want && replicasOf(rs.Spec.Replicas) == want && st.available(rs) >= want
+}
+
 // scale resizes the ReplicaSets for a new replica count without rolling
-// anything out, following Kubernetes: the only active ReplicaSet takes the
-// full count; once the new ReplicaSet is saturated, old ones go to zero;
-// mid-rollout, the change is shared among the ReplicaSets in proportion to
-// their sizes, so that the rollout's shape survives the scaling.
+// anything out, as Kubernetes' DeploymentController.scale does: the only
+// active ReplicaSet takes the full count; once the new ReplicaSet is
+// saturated, old ones go to zero; mid-rollout of a RollingUpdate, the
+// change is shared among the active ReplicaSets in proportion to their
+// sizes (see proportionalSizes), so that the rollout's shape survives the
+// scaling.
 func (r *Reconciler) scale(st *state) (bool, error) {
 	want := st.want()
 	if rs := st.activeOrLatest(); rs != nil {
 		return r.scaleRS(st, rs, want)
 	}
-	if st.newRS != nil && replicasOf(st.newRS.Spec.Replicas) == want && st.available(st.newRS) >= want {
+	if st.isSaturated() {
 		acted := false
 		for _, rs := range st.oldRSs {
 			if replicasOf(rs.Spec.Replicas) > 0 {
@@ -71,45 +87,15 @@ func (r *Reconciler) scale(st *state) (bool, error) {
 		}
 		return acted, nil
 	}
-	active := st.active()
+	if st.d.Spec.Strategy.Type == api.RecreateDeploymentStrategyType {
+		return false, nil
+	}
 	surge, _ := fenceposts(st.d)
-	allowed := want + surge
-	var current int32
-	for _, rs := range active {
-		current += replicasOf(rs.Spec.Replicas)
-	}
-	toAdd := allowed - current
-	// Growing: biggest first, newer first on ties. Shrinking: smallest
-	// first, older first on ties.
-	ordered := slices.Clone(active)
-	slices.SortStableFunc(ordered, func(a, b *api.ReplicaSet) int {
-		sa, sb := replicasOf(a.Spec.Replicas), replicasOf(b.Spec.Replicas)
-		if sa != sb {
-			if toAdd > 0 {
-				return int(sb - sa)
-			}
-			return int(sa - sb)
-		}
-		if toAdd > 0 {
-			return b.CreationTimestamp.Compare(a.CreationTimestamp.Time)
-		}
-		return a.CreationTimestamp.Compare(b.CreationTimestamp.Time)
-	})
-	targets := make([]int32, len(ordered))
-	var added int32
-	for i, rs := range ordered {
-		cur := replicasOf(rs.Spec.Replicas)
-		share := proportion(rs, want, toAdd, added)
-		targets[i] = cur + share
-		added += share
-	}
-	// What rounding left over goes to the first (biggest when growing).
-	if leftover := toAdd - added; leftover != 0 && len(targets) > 0 {
-		targets[0] = max(targets[0]+leftover, 0)
-	}
+	active := st.active()
+	sizes := proportionalSizes(active, want, surge, st.d.Status.Replicas)
 	acted := false
-	for i, rs := range ordered {
-		changed, err := r.scaleRS(st, rs, targets[i])
+	for i, rs := range active {
+		changed, err := r.scaleRS(st, rs, sizes[i])
 		if err != nil {
 			return acted, err
 		}
@@ -118,22 +104,101 @@ func (r *Reconciler) scale(st *state) (bool, error) {
 	return acted, nil
 }
 
-// proportion is rs's share of toAdd: its size scaled from the replicas it
-// was sized for to want, capped by what is left to add.
-func proportion(rs *api.ReplicaSet, want, toAdd, added int32) int32 {
-	if toAdd == 0 {
+// proportionalSizes returns the size each of the active ReplicaSets rss
+// (all with replicas > 0) takes when a Deployment in the middle of a
+// rolling update is scaled to want replicas with maxSurge surge; status is
+// the Deployment's status.replicas, used only for a ReplicaSet that lacks
+// the max-replicas annotation. It follows Kubernetes' scale
+// (pkg/controller/deployment/sync.go) step for step:
+//
+//  1. The total may grow to allowed = want + surge (0 when want is 0), so
+//     toAdd = allowed - the sum of the ReplicaSets' replicas, which may be
+//     negative.
+//  2. The ReplicaSets are ordered largest first; among equal sizes, newer
+//     first when growing (ReplicaSetsBySizeNewer) and older first when
+//     shrinking (ReplicaSetsBySizeOlder); creation ties go by name.
+//  3. In that order, each takes its proportion (GetReplicaSetProportion):
+//     round(replicas × allowed / its max-replicas annotation) − replicas,
+//     the annotation being want + surge when it was last scaled, but never
+//     more (growing) or less (shrinking) than what is left of toAdd.
+//  4. Whatever rounding left over goes to the first, the largest, which
+//     never goes below zero.
+//
+// The result is in the order of rss. Sums are taken in int64, so no count
+// a valid Deployment can hold overflows.
+func proportionalSizes(rss []*api.ReplicaSet, want, surge, status int32) []int32 {
+	sizes := make([]int32, len(rss))
+	var current int64
+	for i, rs := range rss {
+		sizes[i] = replicasOf(rs.Spec.Replicas)
+		current += int64(sizes[i])
+	}
+	var allowed int64
+	if want > 0 {
+		allowed = int64(want) + int64(surge)
+	}
+	toAdd := allowed - current
+	if toAdd == 0 || len(rss) == 0 {
+		return sizes
+	}
+	order := make([]int, len(rss))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		if c := int(sizes[j]) - int(sizes[i]); c != 0 {
+			return c // larger first
+		}
+		c := rss[i].CreationTimestamp.Compare(rss[j].CreationTimestamp.Time)
+		if c == 0 {
+			c = strings.Compare(rss[i].Name, rss[j].Name)
+		}
+		if toAdd > 0 {
+			return -c // newer first
+		}
+		return c // older first
+	})
+	var added int64
+	for _, i := range order {
+		p := proportion(sizes[i], rss[i], want, allowed, toAdd, added, status)
+		sizes[i] += int32(p)
+		added += p
+	}
+	first := order[0]
+	sizes[first] = int32(max(int64(sizes[first])+toAdd-added, 0))
+	return sizes
+}
+
+// proportion is Kubernetes' GetReplicaSetProportion: how many replicas rs,
+// of size replicas, gains (or, negative, loses) of toAdd, of which added
+// are already given out.
+func proportion(replicas int32, rs *api.ReplicaSet, want int32, allowed, toAdd, added int64, status int32) int64 {
+	if replicas == 0 || toAdd == 0 || toAdd == added {
 		return 0
 	}
-	cur := replicasOf(rs.Spec.Replicas)
-	sizedFor, err := strconv.ParseInt(rs.Annotations[api.AnnotationDesiredReplicas], 10, 32)
-	var fraction int32
-	if err != nil || sizedFor == 0 {
-		fraction = 0
-	} else {
-		fraction = int32(math.Round(float64(cur)*float64(want)/float64(sizedFor))) - cur
-	}
+	fraction := fraction(replicas, rs, want, allowed, status)
+	left := toAdd - added
 	if toAdd > 0 {
-		return max(min(fraction, toAdd-added), 0)
+		return min(fraction, left)
 	}
-	return min(max(fraction, toAdd-added), 0)
+	return max(fraction, left)
+}
+
+// fraction is Kubernetes' getReplicaSetFraction: rs's size scaled from
+// the Deployment's replicas + maxSurge when rs was last scaled (its
+// max-replicas annotation, or failing that the Deployment's
+// status.replicas) to allowed, less its size now.
+func fraction(replicas int32, rs *api.ReplicaSet, want int32, allowed int64, status int32) int64 {
+	if want == 0 {
+		return -int64(replicas)
+	}
+	before, err := strconv.ParseInt(rs.Annotations[api.AnnotationMaxReplicas], 10, 32)
+	if err != nil || before == 0 {
+		before = int64(status)
+		if before == 0 {
+			return 0
+		}
+	}
+	scaled := float64(replicas) * float64(allowed) / float64(before)
+	return int64(math.Round(scaled)) - int64(replicas)
 }
