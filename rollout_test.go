@@ -152,14 +152,18 @@ func TestRevisionHistoryLimitPrunesOldReplicaSets(t *testing.T) {
 	}
 }
 
+// Rollover: a template change in the middle of a rollout goes straight to
+// the newest template. The new Pods of v2 and v3 never start (every start
+// fails, and the crash-loop back-off is an hour), so each of their
+// rollouts stalls with Pods of its own; only then does the next change
+// come. The last, v4, converges, every older ReplicaSet ends at zero, and
+// each template got the next revision, as in Kubernetes.
 func TestTemplateChangesMidRolloutConvergeOnTheLast(t *testing.T) {
 	rt := fake.New()
-	// Starts of every version but the last are slow, so each change lands
-	// mid-rollout.
 	for _, v := range []string{"web:v2", "web:v3"} {
-		rt.SetBehavior(fake.ByImage(v), fake.Behavior{StartDelay: 50 * time.Millisecond})
+		rt.SetBehavior(fake.ByImage(v), fake.Behavior{FailStart: func(int) error { return errors.New("injected start failure") }})
 	}
-	o, err := baton.New(baton.WithRuntime(rt))
+	o, err := baton.New(baton.WithRuntime(rt), baton.WithCrashLoopBackoff(time.Hour, time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,18 +173,38 @@ func TestTemplateChangesMidRolloutConvergeOnTheLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	rollout(t, o, "web")
-	for _, v := range []string{"web:v2", "web:v3", "web:v4"} {
+	for _, v := range []string{"web:v2", "web:v3"} {
 		setImage(t, o, "web", v)
+		// Mid-rollout: v's own ReplicaSet has Pods, and old Pods remain.
+		waitPods(t, o, "default", v+" pods beside older ones", func(pods []*baton.Pod) bool {
+			mine, others := 0, 0
+			for _, p := range pods {
+				switch {
+				case p.DeletionTimestamp != nil:
+				case p.Spec.Containers[0].Image == v:
+					mine++
+				default:
+					others++
+				}
+			}
+			return mine > 0 && others > 0
+		})
 	}
+	setImage(t, o, "web", "web:v4")
 	rollout(t, o, "web")
 	if got := images(t, o, "web"); got["web:v4"] != 6 || len(got) != 1 {
 		t.Errorf("after three changes: %v", got)
 	}
-	rss, _ := o.ReplicaSets("default").List(ctx)
-	for _, rs := range rss {
-		if img := rs.Spec.Template.Spec.Containers[0].Image; img != "web:v4" && *rs.Spec.Replicas != 0 {
-			t.Errorf("replica set %s (%s) still wants %d pods", rs.Name, img, *rs.Spec.Replicas)
-		}
+	history, err := o.Deployments("default").History(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range history {
+		got = append(got, fmt.Sprintf("%d:%s:%d", h.Number, h.Template.Spec.Containers[0].Image, h.Replicas))
+	}
+	if want := "1:web:v1:0 2:web:v2:0 3:web:v3:0 4:web:v4:6"; strings.Join(got, " ") != want {
+		t.Errorf("revisions (number:image:replicas) %v, want %s", got, want)
 	}
 }
 
