@@ -43,6 +43,31 @@ func (a *Agent) podDir(uid string) string {
 	return filepath.Join(a.stateDir(), "pods", uid)
 }
 
+// privateDirMode is the mode of the directories that hold a Pod's
+// volumes, and of the root of its Secret volumes: their owner's only, so
+// that nothing else on the host can read what is in them. Containers run
+// as root, who owns them, and bind mounts are made by root, so they still
+// see the files.
+const privateDirMode = 0o700
+
+// volumesDir makes <pod dir>/volumes, and the Pod's directory, private to
+// their owner, and returns it.
+func (a *Agent) volumesDir(uid string) (string, error) {
+	pod := a.podDir(uid)
+	dir := filepath.Join(pod, "volumes")
+	if err := os.MkdirAll(dir, privateDirMode); err != nil {
+		return "", err
+	}
+	// MkdirAll leaves alone what exists, perhaps made by an older Baton
+	// with a wider mode.
+	for _, d := range []string{pod, dir} {
+		if err := os.Chmod(d, privateDirMode); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
 // setupVolumes makes every volume of pod ready on the node and returns the
 // host directory of each, by volume name. ConfigMap and Secret volumes are
 // written atomically (and rewritten when their source changed); Secret
@@ -52,10 +77,14 @@ func (a *Agent) setupVolumes(pod *api.Pod) (map[string]string, error) {
 	if len(pod.Spec.Volumes) == 0 {
 		return nil, nil
 	}
+	root, err := a.volumesDir(pod.UID)
+	if err != nil {
+		return nil, fmt.Errorf("make the volumes directory: %w", err)
+	}
 	dirs := map[string]string{}
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
-		dir := filepath.Join(a.podDir(pod.UID), "volumes", v.Name)
+		dir := filepath.Join(root, v.Name)
 		switch {
 		case v.ConfigMap != nil:
 			files, err := a.configMapFiles(pod.Namespace, v.ConfigMap)
@@ -66,7 +95,7 @@ func (a *Agent) setupVolumes(pod *api.Pod) (map[string]string, error) {
 				return nil, fmt.Errorf("write configMap volume %s: %w", v.Name, err)
 			}
 		case v.Secret != nil:
-			if err := ensureTmpfs(dir); err != nil {
+			if err := ensureTmpfs(dir, privateDirMode); err != nil {
 				return nil, configErrorf("secret volume %s: cannot keep Secret files off the disk: mounting tmpfs failed (%v); Baton needs root (CAP_SYS_ADMIN) for secret volumes", v.Name, err)
 			}
 			files, err := a.secretFiles(pod.Namespace, v.Secret)
@@ -78,7 +107,7 @@ func (a *Agent) setupVolumes(pod *api.Pod) (map[string]string, error) {
 			}
 		case v.EmptyDir != nil:
 			if v.EmptyDir.Medium == api.StorageMediumMemory {
-				if err := ensureTmpfs(dir); err != nil {
+				if err := ensureTmpfs(dir, emptyDirMode); err != nil {
 					return nil, configErrorf("emptyDir volume %s: mounting tmpfs failed (%v); Baton needs root for medium Memory", v.Name, err)
 				}
 			} else if err := os.MkdirAll(dir, 0o777); err != nil {
@@ -254,17 +283,42 @@ func mode(m *int32, def int32) fs.FileMode {
 
 func optional(p *bool) bool { return p != nil && *p }
 
-// ensureTmpfs mounts a small tmpfs at dir unless one is there already.
-func ensureTmpfs(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// emptyDirMode is the mode of the root of a Memory emptyDir.
+const emptyDirMode = 0o755
+
+// ensureTmpfs mounts a small tmpfs at dir, its root with mode, unless dir
+// is on a tmpfs already (a state dir on tmpfs keeps everything off the
+// disk), in which case dir is only given mode.
+func ensureTmpfs(dir string, mode fs.FileMode) error {
+	if err := os.MkdirAll(dir, mode); err != nil {
 		return err
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err == nil && st.Type == tmpfsMagic {
-		return nil
+		return os.Chmod(dir, mode)
 	}
-	return syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "mode=0755,size=64m")
+	return syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC,
+		fmt.Sprintf("mode=%#o,size=64m", mode.Perm()))
 }
+
+// isMountPoint reports whether dir is the root of a mount: its device
+// differs from its parent's, as mountpoint(1) decides. Every mount Baton
+// makes under the state dir is a tmpfs, a device of its own; a directory
+// that is merely on a tmpfs (a state dir on tmpfs) is not one.
+func isMountPoint(dir string) (bool, error) {
+	var st, parent syscall.Stat_t
+	if err := syscall.Lstat(dir, &st); err != nil {
+		return false, err
+	}
+	if err := syscall.Lstat(filepath.Dir(dir), &parent); err != nil {
+		return false, err
+	}
+	return st.Dev != parent.Dev, nil
+}
+
+// maxStackedMounts bounds how many mounts removePodDir takes off one
+// volume directory.
+const maxStackedMounts = 8
 
 // removePodDir unmounts the tmpfs volumes of a Pod and removes its
 // directory.
@@ -273,11 +327,21 @@ func (a *Agent) removePodDir(uid string) error {
 	vols, _ := filepath.Glob(filepath.Join(dir, "volumes", "*"))
 	sort.Strings(vols)
 	for _, v := range vols {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(v, &st); err == nil && st.Type == tmpfsMagic {
+		for range maxStackedMounts {
+			mounted, err := isMountPoint(v)
+			if err != nil || !mounted {
+				break
+			}
 			if err := syscall.Unmount(v, syscall.MNT_DETACH); err != nil {
+				if errors.Is(err, syscall.EINVAL) {
+					break // not a mount point after all
+				}
 				return fmt.Errorf("unmount %s: %w", v, err)
 			}
+		}
+		if mounted, _ := isMountPoint(v); mounted {
+			// Removing what is in it would remove what is mounted there.
+			return fmt.Errorf("unmount %s: still a mount point after %d unmounts", v, maxStackedMounts)
 		}
 	}
 	return os.RemoveAll(dir)
