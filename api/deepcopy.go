@@ -64,6 +64,7 @@ func (s *PodSpec) DeepCopy() *PodSpec {
 	out.TerminationGracePeriodSeconds = copyPtr(s.TerminationGracePeriodSeconds)
 	out.EnableServiceLinks = copyPtr(s.EnableServiceLinks)
 	out.NodeSelector = copyStringMap(s.NodeSelector)
+	out.Tolerations = copyTolerations(s.Tolerations)
 	if s.Volumes != nil {
 		out.Volumes = make([]Volume, len(s.Volumes))
 		for i, v := range s.Volumes {
@@ -357,6 +358,7 @@ func (n *Node) DeepCopy() *Node {
 	}
 	out := *n
 	n.ObjectMeta.deepCopyInto(&out.ObjectMeta)
+	out.Spec.Taints = copyTaints(n.Spec.Taints)
 	out.Status.Capacity = n.Status.Capacity.DeepCopy()
 	out.Status.Allocatable = n.Status.Allocatable.DeepCopy()
 	out.Status.Conditions = slices.Clone(n.Status.Conditions)

@@ -16,6 +16,9 @@ func (*Node) ObjectKind() string { return KindNode }
 type NodeSpec struct {
 	// Unschedulable keeps new Pods off the node (kubectl cordon).
 	Unschedulable bool `json:"unschedulable,omitempty"`
+	// Taints repel Pods that do not tolerate them. Baton adds and removes
+	// the not-ready and unreachable NoExecute taints itself.
+	Taints []Taint `json:"taints,omitempty"`
 }
 
 // NodeStatus is the observed state of a Node.

@@ -24,6 +24,12 @@ type PodSpec struct {
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
 	// NodeSelector limits the Pod to nodes carrying all these labels.
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Tolerations let the Pod onto Nodes with matching taints and set how
+	// long it stays on a Node tainted NoExecute. A Pod without a
+	// toleration of its own for the not-ready and unreachable taints
+	// gets the Orchestrator's node toleration (WithNodeToleration, 300s
+	// by default), as Kubernetes' DefaultTolerationSeconds gives.
+	Tolerations []Toleration `json:"tolerations,omitempty"`
 	// NodeName binds the Pod to a node. The scheduler sets it; setting it
 	// on create skips scheduling.
 	NodeName string `json:"nodeName,omitempty"`

@@ -296,6 +296,7 @@ func validateNamespace(ns *Namespace, errs *FieldErrors) {
 func validateNode(n *Node, errs *FieldErrors) {
 	validateTypeMeta(n.TypeMeta, KindNode, errs)
 	validateObjectMeta(&n.ObjectMeta, KindNode, clusterScoped, checkDNS1123Subdomain, "metadata", errs)
+	validateTaints(n.Spec.Taints, "spec.taints", errs)
 	validateQuantities(n.Status.Capacity, "status.capacity", errs)
 	validateQuantities(n.Status.Allocatable, "status.allocatable", errs)
 }

@@ -43,6 +43,7 @@ func validatePodSpec(spec *PodSpec, p fieldPath, errs *FieldErrors) {
 		validateNonNegative(*g, p.Child("terminationGracePeriodSeconds"), errs)
 	}
 	validateLabels(spec.NodeSelector, p.Child("nodeSelector"), errs)
+	validateTolerations(spec.Tolerations, p.Child("tolerations"), errs)
 	validatePodDNS(spec, p, errs)
 	if spec.NodeName != "" {
 		if detail := checkDNS1123Subdomain(spec.NodeName, false); detail != "" {

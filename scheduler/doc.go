@@ -15,8 +15,9 @@
 // Schedule works in two phases, like the Kubernetes scheduler framework:
 //
 //  1. Filter. Each FilterPlugin may reject a node, giving a reason. The
-//     defaults are NodeUnschedulable, NodeReady, NodeSelector and
-//     NodeResourcesFit. A node is rejected for the first reason found.
+//     defaults are NodeUnschedulable, NodeReady, TaintToleration,
+//     NodeSelector and NodeResourcesFit. A node is rejected for the first
+//     reason found.
 //  2. Score. Each node left is rated 0 to MaxNodeScore by every
 //     ScorePlugin, times its weight. The default is LeastAllocated, which
 //     spreads Pods by the share of cpu and memory left, counting 100m cpu

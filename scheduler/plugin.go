@@ -39,10 +39,11 @@ type WeightedScorer struct {
 }
 
 // DefaultFilters returns the filters a Scheduler runs unless told
-// otherwise, in order: NodeUnschedulable, NodeReady, NodeSelector and
-// NodeResourcesFit. A node is rejected for the first reason found.
+// otherwise, in order: NodeUnschedulable, NodeReady, TaintToleration,
+// NodeSelector and NodeResourcesFit. A node is rejected for the first
+// reason found.
 func DefaultFilters() []FilterPlugin {
-	return []FilterPlugin{NodeUnschedulable{}, NodeReady{}, NodeSelector{}, NodeResourcesFit{}}
+	return []FilterPlugin{NodeUnschedulable{}, NodeReady{}, TaintToleration{}, NodeSelector{}, NodeResourcesFit{}}
 }
 
 // DefaultScorers returns the scorers a Scheduler runs unless told

@@ -274,7 +274,7 @@ func TestPluginNames(t *testing.T) {
 	for _, s := range DefaultScorers() {
 		got = append(got, fmt.Sprintf("%s*%d", s.Plugin.Name(), s.Weight))
 	}
-	want := "NodeUnschedulable NodeReady NodeSelector NodeResourcesFit NodeResourcesLeastAllocated*1"
+	want := "NodeUnschedulable NodeReady TaintToleration NodeSelector NodeResourcesFit NodeResourcesLeastAllocated*1"
 	if strings.Join(got, " ") != want {
 		t.Errorf("default plugins = %v, want %s", got, want)
 	}

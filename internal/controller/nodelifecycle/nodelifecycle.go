@@ -3,11 +3,15 @@
 // marked Ready Unknown after a grace period; the Pods of a Node that is not
 // Ready (its agent reports its runtime down, or it went silent) are
 // marked not ready at once (so they leave Service endpoints and stop
-// counting as available), and after a toleration (Kubernetes' not-ready
-// and unreachable NoExecute tolerations, 300 s by default) they are
-// deleted so that their controllers replace them on other Nodes. When the
-// Node comes back, its agent finds those Pods deleted and stops their
-// containers, so no second copy keeps running.
+// counting as available). As in Kubernetes, such a Node is tainted
+// node.kubernetes.io/not-ready (or unreachable, when its agent went
+// silent) with effect NoExecute, and the taint is removed when the Node is
+// Ready again. A Pod on a Node with a NoExecute taint it does not tolerate
+// is evicted: deleted, so that its controller replaces it on another Node.
+// A toleration's tolerationSeconds delays that; a Pod with no toleration of
+// its own for the not-ready and unreachable taints gets the Orchestrator's
+// (300 s by default). When the Node comes back, its agent finds those Pods
+// deleted and stops their containers, so no second copy keeps running.
 package nodelifecycle
 
 import (
@@ -66,7 +70,7 @@ func (r *Reconciler) toleration() time.Duration {
 func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (controller.Result, error) {
 	now := r.Clock.Now()
 	next := controller.Result{RequeueAfter: MonitorPeriod}
-	var evicted []*api.Pod
+	var evicted []eviction
 	err := r.Store.Update(func(tx store.Tx) error {
 		evicted = nil
 		node, err := store.Get[*api.Node](tx, "", req.Name)
@@ -93,24 +97,30 @@ func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 			if err := tx.Update(&n); err != nil {
 				return err
 			}
-			ready = n.Status.Condition(api.NodeReady)
+			node, ready = &n, n.Status.Condition(api.NodeReady)
 		}
-		if ready.Status == api.ConditionTrue || ready.Reason == "AgentNotStarted" {
-			return nil
+		node, err = syncTaints(tx, node, ready)
+		if err != nil {
+			return err
 		}
 		pods := tx.PodsOnNode(node.Name)
-		notReadyFor := now.Sub(ready.LastTransitionTime.Time)
-		for _, pod := range pods {
-			if err := markNotReady(tx, pod, now); err != nil {
-				return err
+		if ready.Status != api.ConditionTrue && ready.Reason != "AgentNotStarted" {
+			for _, pod := range pods {
+				if err := markNotReady(tx, pod, now); err != nil {
+					return err
+				}
 			}
-		}
-		if notReadyFor < r.toleration() {
-			next.RequeueAfter = min(MonitorPeriod, r.toleration()-notReadyFor)
-			return nil
 		}
 		for _, pod := range pods {
 			if pod.DeletionTimestamp != nil {
+				continue
+			}
+			at, taint, ok := r.evictionTime(pod, node.Spec.Taints, now)
+			if !ok {
+				continue
+			}
+			if wait := at.Sub(now); wait > 0 {
+				next.RequeueAfter = min(next.RequeueAfter, wait)
 				continue
 			}
 			err := deletion.Delete(tx, api.KindPod, pod.Namespace, pod.Name, deletion.Options{
@@ -119,14 +129,96 @@ func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 			if err != nil && !store.IsNotFound(err) {
 				return err
 			}
-			evicted = append(evicted, pod)
+			evicted = append(evicted, eviction{pod: pod, taint: taint})
 		}
 		return nil
 	})
-	for _, pod := range evicted {
-		r.Events.Warning(pod, "TaintManagerEviction", "Marking for deletion Pod %s: node %s has not been ready for %s", pod.Key(), req.Name, r.toleration())
+	for _, e := range evicted {
+		r.Events.Warning(e.pod, "TaintManagerEviction", "Marking for deletion Pod %s: node %s has taint %s:%s, which the Pod does not tolerate or no longer tolerates",
+			e.pod.Key(), req.Name, e.taint.Key, e.taint.Effect)
 	}
 	return next, err
+}
+
+// eviction is a Pod deleted for a taint of its Node.
+type eviction struct {
+	pod   *api.Pod
+	taint api.Taint
+}
+
+// evictionTime returns when pod must leave a Node with these taints, and
+// the taint that sends it away; ok is false when no NoExecute taint does.
+// A taint the Pod does not tolerate evicts it at once; a toleration with
+// tolerationSeconds keeps it that long after the taint was added; one
+// without keeps it for ever. A Pod with no toleration of its own for the
+// not-ready and unreachable taints gets the Orchestrator's toleration for
+// them, as Kubernetes' DefaultTolerationSeconds admission gives every Pod.
+func (r *Reconciler) evictionTime(pod *api.Pod, taints []api.Taint, now time.Time) (at time.Time, taint api.Taint, ok bool) {
+	for i := range taints {
+		t := &taints[i]
+		if t.Effect != api.TaintNoExecute {
+			continue
+		}
+		added := now
+		if t.TimeAdded != nil {
+			added = t.TimeAdded.Time
+		}
+		var due time.Time
+		switch tol := api.TolerationFor(pod.Spec.Tolerations, t); {
+		case tol == nil && (t.Key == api.TaintNodeNotReady || t.Key == api.TaintNodeUnreachable):
+			due = added.Add(r.toleration())
+		case tol == nil:
+			due = added
+		case tol.TolerationSeconds == nil:
+			continue
+		default:
+			due = added.Add(time.Duration(max(*tol.TolerationSeconds, 0)) * time.Second)
+		}
+		if !ok || due.Before(at) {
+			at, taint, ok = due, *t, true
+		}
+	}
+	return at, taint, ok
+}
+
+// syncTaints gives node the NoExecute taint its Ready condition calls for,
+// as Kubernetes' node lifecycle controller does: not-ready while the agent
+// reports the Node not Ready, unreachable while nobody knows, neither while
+// it is Ready. A taint added is dated from the condition's transition.
+// Other taints are left alone.
+func syncTaints(tx store.Tx, node *api.Node, ready *api.NodeCondition) (*api.Node, error) {
+	want := ""
+	switch {
+	case ready.Reason == "AgentNotStarted":
+	case ready.Status == api.ConditionFalse:
+		want = api.TaintNodeNotReady
+	case ready.Status == api.ConditionUnknown:
+		want = api.TaintNodeUnreachable
+	}
+	var taints []api.Taint
+	has := false
+	for _, t := range node.Spec.Taints {
+		ours := t.Effect == api.TaintNoExecute && (t.Key == api.TaintNodeNotReady || t.Key == api.TaintNodeUnreachable)
+		switch {
+		case ours && t.Key == want:
+			has = true
+		case ours:
+			continue
+		}
+		taints = append(taints, t)
+	}
+	if want != "" && !has {
+		taints = append(taints, api.Taint{Key: want, Effect: api.TaintNoExecute, TimeAdded: api.NewTimePtr(ready.LastTransitionTime.Time)})
+	}
+	if len(taints) == len(node.Spec.Taints) && has == (want != "") {
+		return node, nil // unchanged
+	}
+	next := *node
+	next.Spec.Taints = taints
+	if err := tx.Update(&next); err != nil {
+		return nil, err
+	}
+	return &next, nil
 }
 
 // markNotReady sets a Pod's Ready condition False, as the node lifecycle

@@ -9,6 +9,7 @@ package scheduling
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"go.uber.org/zap"
@@ -120,7 +121,8 @@ func (r *Reconciler) nodeChanged(ch store.Change) []controller.Request {
 // nodeUnchangedForScheduling reports whether a Node update leaves what
 // the scheduler reads unchanged.
 func nodeUnchangedForScheduling(a, b *api.Node) bool {
-	if a.IsReady() != b.IsReady() || a.Spec.Unschedulable != b.Spec.Unschedulable || len(a.Labels) != len(b.Labels) {
+	if a.IsReady() != b.IsReady() || a.Spec.Unschedulable != b.Spec.Unschedulable || len(a.Labels) != len(b.Labels) ||
+		!slices.EqualFunc(a.Spec.Taints, b.Spec.Taints, sameTaint) {
 		return false
 	}
 	for k, v := range a.Labels {
@@ -291,4 +293,9 @@ func (r *Reconciler) syncSnapshot() {
 			r.log.Debug("pod bound to a node the snapshot lacks", zap.String("pod", pod.Key()), zap.Error(err))
 		}
 	}
+}
+
+// sameTaint compares what the scheduler reads of a taint.
+func sameTaint(a, b api.Taint) bool {
+	return a.Key == b.Key && a.Value == b.Value && a.Effect == b.Effect
 }
