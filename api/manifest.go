@@ -22,8 +22,9 @@ import (
 //
 // Decoding is strict, like "kubectl apply --validate=strict": each
 // document needs an apiVersion and kind that Baton serves (v1 Pod, Service,
-// Namespace, Node and Event; apps/v1 Deployment and ReplicaSet;
-// autoscaling/v2 HorizontalPodAutoscaler), every field must be one
+// Namespace, Node, Event, ConfigMap and Secret; apps/v1 Deployment and
+// ReplicaSet; autoscaling/v2 HorizontalPodAutoscaler; discovery.k8s.io/v1
+// EndpointSlice), every field must be one
 // the kind has, values must have the right types, and a key may appear only
 // once in a mapping. Objects are decoded as written: DecodeManifests
 // neither defaults nor validates them (SetDefaults and Validate do).
