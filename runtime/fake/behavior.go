@@ -35,8 +35,9 @@ type Behavior struct {
 	// has passed on the clock since it started.
 	Exit *Exit
 
-	// IgnoreSIGTERM makes StopContainer wait out the whole grace period on
-	// the clock and then kill the container (exit code 137, reason Error).
+	// IgnoreSIGTERM is a container that hangs on stop: StopContainer waits
+	// out the whole grace period on the clock and then kills the container
+	// (exit code 137, reason Error).
 	// Without it, SIGTERM stops the container at once with exit code 143,
 	// reason Error. Either way a grace of zero or less kills at once with
 	// 137, as SIGKILL.
