@@ -64,8 +64,9 @@ func WithNode(n NodeConfig) Option {
 	return func(c *config) { c.nodes = append(c.nodes, n) }
 }
 
-// WithLogger sets the logger; the default logs nothing. Baton never logs
-// the values of Secrets or environment variables.
+// WithLogger sets the logger; the default logs nothing. Every Event is
+// mirrored to it at Debug level. Baton never logs the values of Secrets or
+// environment variables.
 func WithLogger(l *zap.Logger) Option {
 	return func(c *config) { c.log = l }
 }

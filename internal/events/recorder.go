@@ -35,14 +35,17 @@ const (
 type Options struct {
 	// MaxEvents bounds the stored events; the oldest go first.
 	MaxEvents int
-	// Burst and PerSecond shape the token bucket that admits new events;
-	// repeats of an event already stored are always admitted.
+	// Burst and PerSecond shape the token bucket that admits events,
+	// repeats included, as Kubernetes' spam filter does; an event turned
+	// away is counted by Dropped (and was still logged).
 	Burst     int
 	PerSecond int
 }
 
-// Recorder buffers events and writes them to the store. It is safe for
-// concurrent use.
+// Recorder buffers events and writes them to the store. Every event is also
+// logged, at Debug level as Kubernetes logs its events at a high
+// verbosity, so a host that wants them in its logs turns Debug on. It is
+// safe for concurrent use.
 type Recorder struct {
 	store *store.Store
 	clock clock.Clock
