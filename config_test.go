@@ -2,12 +2,13 @@ package baton_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -320,39 +321,148 @@ func TestSecretValuesNeverLeak(t *testing.T) {
 	}
 }
 
+// Bad ConfigMaps, Secrets and Pods that use them are refused with
+// ErrInvalid naming every field, and change nothing: the store stays at
+// its revision and no watcher sees an event.
 func TestConfigBadInput(t *testing.T) {
 	o, err := baton.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := ctxFor(t)
-	_, err = o.ConfigMaps("default").Create(ctx, &baton.ConfigMap{ObjectMeta: baton.ObjectMeta{Name: "c"},
-		Data: map[string]string{"ok": "1", "../escape": "2", "white space": "3"}})
-	expectInvalid(t, err, "data[../escape]", "data[white space]")
-	if _, err := o.ConfigMaps("default").Create(ctx, &baton.ConfigMap{ObjectMeta: baton.ObjectMeta{Name: "app"}, Data: map[string]string{"level": "x"}}); err != nil {
+	immutable := true
+	for _, cm := range []*baton.ConfigMap{
+		{ObjectMeta: baton.ObjectMeta{Name: "app"}, Data: map[string]string{"level": "x"}},
+		{ObjectMeta: baton.ObjectMeta{Name: "frozen"}, Data: map[string]string{"a": "1"}, Immutable: &immutable},
+	} {
+		if _, err := o.ConfigMaps("default").Create(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.Secrets("default").Create(ctx, &baton.Secret{ObjectMeta: baton.ObjectMeta{Name: "db"},
+		StringData: map[string]string{"password": "x"}}); err != nil {
 		t.Fatal(err)
 	}
-	p := configPod("p")
-	p.Spec.Containers[0].Env[0].ValueFrom.ConfigMapKeyRef.Key = "missing"
-	p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts,
-		baton.VolumeMount{Name: "config", MountPath: "/etc/app"},
-		baton.VolumeMount{Name: "config", MountPath: "/x", SubPath: "../../etc/shadow"})
-	p.Spec.Volumes[1].Secret.Items[0].Path = "/abs"
-	_, err = o.Pods("default").Create(ctx, p)
-	expectInvalid(t, err,
-		"spec.containers[0].env[0].valueFrom.configMapKeyRef.key",
-		"spec.containers[0].volumeMounts[4].mountPath",
-		"spec.containers[0].volumeMounts[5].subPath",
-		"spec.volumes[1].secret.items[0].path")
-	immutable := true
-	if _, err := o.ConfigMaps("default").Create(ctx, &baton.ConfigMap{ObjectMeta: baton.ObjectMeta{Name: "frozen"}, Data: map[string]string{"a": "1"}, Immutable: &immutable}); err != nil {
-		t.Fatal(err)
+	dotItems := []baton.KeyToPath{{Key: "level", Path: "..data"}, {Key: "level", Path: "..foo/x"}}
+	cases := []struct {
+		name  string
+		write func() error
+		paths []string
+	}{
+		{"configmap keys with bad characters", func() error {
+			_, err := o.ConfigMaps("default").Create(ctx, &baton.ConfigMap{ObjectMeta: baton.ObjectMeta{Name: "c"},
+				Data: map[string]string{"ok": "1", "../escape": "2", "white space": "3"}})
+			return err
+		}, []string{"data[../escape]", "data[white space]"}},
+		{"configmap key in data and binaryData", func() error {
+			_, err := o.ConfigMaps("default").Create(ctx, &baton.ConfigMap{ObjectMeta: baton.ObjectMeta{Name: "c"},
+				Data: map[string]string{"k": "1"}, BinaryData: map[string][]byte{"k": {1}}})
+			return err
+		}, []string{"binaryData[k]"}},
+		{"secret stringData keys, reported where written", func() error {
+			_, err := o.Secrets("default").Create(ctx, &baton.Secret{ObjectMeta: baton.ObjectMeta{Name: "s"},
+				StringData: map[string]string{"fine": "1", "bad key!": "2", "..dots": "3"}})
+			return err
+		}, []string{"stringData[bad key!]", "stringData[..dots]"}},
+		{"secret update with a bad stringData key", func() error {
+			sec, err := o.Secrets("default").Get(ctx, "db")
+			if err != nil {
+				return err
+			}
+			sec.StringData = map[string]string{"bad/key": "x"}
+			_, err = o.Secrets("default").Update(ctx, sec)
+			return err
+		}, []string{"stringData[bad/key]"}},
+		{"pod: missing key, a path mounted twice, a subPath and item paths out of bounds", func() error {
+			p := configPod("p")
+			p.Spec.Containers[0].Env[0].ValueFrom.ConfigMapKeyRef.Key = "missing"
+			p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts,
+				baton.VolumeMount{Name: "config", MountPath: "/etc/app"},
+				baton.VolumeMount{Name: "config", MountPath: "/x", SubPath: "../../etc/shadow"})
+			p.Spec.Volumes[0].ConfigMap.Items = dotItems
+			p.Spec.Volumes[1].Secret.Items = []baton.KeyToPath{{Key: "password", Path: "/abs"}, {Key: "password", Path: "..data"}}
+			_, err := o.Pods("default").Create(ctx, p)
+			return err
+		}, []string{
+			"spec.containers[0].env[0].valueFrom.configMapKeyRef.key",
+			"spec.containers[0].volumeMounts[4].mountPath",
+			"spec.containers[0].volumeMounts[5].subPath",
+			"spec.volumes[0].configMap.items[0].path",
+			"spec.volumes[0].configMap.items[1].path",
+			"spec.volumes[1].secret.items[0].path",
+			"spec.volumes[1].secret.items[1].path",
+		}},
+		{"deployment template with an item path starting with '..'", func() error {
+			d := deploymentOf("web", 1, "app")
+			d.Spec.Template.Spec.Volumes = []baton.Volume{cfgVolume("config", baton.VolumeSource{ConfigMap: &baton.ConfigMapVolumeSource{
+				LocalObjectReference: cfgRef("app"), Items: dotItems[:1]}})}
+			_, err := o.Deployments("default").Create(ctx, d)
+			return err
+		}, []string{"spec.template.spec.volumes[0].configMap.items[0].path"}},
+		{"immutable configmap changed", func() error {
+			frozen, err := o.ConfigMaps("default").Get(ctx, "frozen")
+			if err != nil {
+				return err
+			}
+			frozen.Data["a"] = "2"
+			_, err = o.ConfigMaps("default").Update(ctx, frozen)
+			return err
+		}, []string{"data"}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := marker(t, o, "config-before-"+strconv.Itoa(i))
+			events, cancel := cfgWatchAll(t, o)
+			defer cancel()
+			expectInvalid(t, c.write(), c.paths...)
+			after := marker(t, o, "config-after-"+strconv.Itoa(i))
+			if after != before+1 {
+				t.Errorf("the refused write moved the store from revision %d to %d", before, after-1)
+			}
+			// The first change any watcher sees is the second marker.
+			if ev := <-events; ev != "config-after-"+strconv.Itoa(i) {
+				t.Errorf("a watcher saw %q before the marker", ev)
+			}
+		})
 	}
 	frozen, _ := o.ConfigMaps("default").Get(ctx, "frozen")
-	frozen.Data["a"] = "2"
-	_, err = o.ConfigMaps("default").Update(ctx, frozen)
-	expectInvalid(t, err, "data")
-	if !errors.Is(err, baton.ErrInvalid) {
-		t.Error(err)
+	sec, _ := o.Secrets("default").Get(ctx, "db")
+	if frozen.Data["a"] != "1" || len(sec.Data) != 1 || string(sec.Data["password"]) != "x" {
+		t.Errorf("a refused update changed the stored objects: %v, %v", frozen.Data, sec)
 	}
+}
+
+// cfgWatchAll reports the name of every Namespace, ConfigMap, Secret,
+// Pod or Deployment that changes after the state that exists now.
+func cfgWatchAll(t *testing.T, o *baton.Orchestrator) (<-chan string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan string, 16)
+	done := make(chan struct{}, 5)
+	cfgForward(t, ctx, o.Namespaces(), out, done)
+	cfgForward(t, ctx, o.ConfigMaps(""), out, done)
+	cfgForward(t, ctx, o.Secrets(""), out, done)
+	cfgForward(t, ctx, &o.Pods("").Client, out, done)
+	cfgForward(t, ctx, &o.Deployments("").Client, out, done)
+	return out, func() {
+		cancel()
+		for range 5 {
+			<-done
+		}
+	}
+}
+
+// cfgForward sends to out the names of the objects of c that change after
+// now, and to done when its watch ends.
+func cfgForward[T baton.Object](t *testing.T, ctx context.Context, c *baton.Client[T], out chan<- string, done chan<- struct{}) {
+	t.Helper()
+	events, err := c.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go forwardNames(ctx, events, len(now), out, done)
 }
