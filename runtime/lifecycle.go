@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/distribution/reference"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -43,6 +44,7 @@ const (
 // reports them in a container's status.
 const (
 	ReasonErrImagePull         = "ErrImagePull"
+	ReasonInvalidImageName     = "InvalidImageName"
 	ReasonErrImageNeverPull    = "ErrImageNeverPull"
 	ReasonCreateContainerError = "CreateContainerError"
 	ReasonRunContainerError    = "RunContainerError"
@@ -63,8 +65,13 @@ func (e *StartError) Unwrap() error { return e.Err }
 
 // EnsureImage makes ref present according to policy: Always pulls,
 // IfNotPresent pulls only when absent, Never fails with a StartError of
-// reason ErrImageNeverPull when absent.
+// reason ErrImageNeverPull when absent. A ref that is not an image
+// reference at all fails with reason InvalidImageName, as in kubelet,
+// before the runtime is asked.
 func EnsureImage(ctx context.Context, images ImageService, ref string, policy PullPolicy) (Image, error) {
+	if err := CheckImageRef(ref); err != nil {
+		return Image{}, err
+	}
 	if policy != PullAlways {
 		img, err := images.ImageStatus(ctx, ref)
 		if err == nil {
@@ -83,6 +90,16 @@ func EnsureImage(ctx context.Context, images ImageService, ref string, policy Pu
 		return Image{}, &StartError{Reason: ReasonErrImagePull, Err: err}
 	}
 	return img, nil
+}
+
+// CheckImageRef returns a *StartError of reason InvalidImageName when ref
+// is not an image reference (a name with an optional tag or digest).
+func CheckImageRef(ref string) error {
+	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+		return &StartError{Reason: ReasonInvalidImageName,
+			Err: fmt.Errorf("image %q is not a valid image reference (%v); use a name such as \"busybox:1.36\" or \"localhost/app:1\"", ref, err)}
+	}
+	return nil
 }
 
 // StartContainer makes the image present, creates the container in the

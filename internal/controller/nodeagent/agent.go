@@ -416,6 +416,10 @@ func (a *Agent) probed(containerID string, c *api.Container) (started, ready boo
 // ensureImage makes a container's image present per its pull policy,
 // recording Pulling and Pulled events as kubelet does.
 func (a *Agent) ensureImage(ctx context.Context, pod *api.Pod, c *api.Container) error {
+	if err := runtime.CheckImageRef(c.Image); err != nil {
+		a.events.Warning(pod, "InspectFailed", "Failed to apply default image tag %q: %v", c.Image, err)
+		return err
+	}
 	policy := pullPolicy(c)
 	if policy != runtime.PullAlways {
 		if _, err := a.rt.ImageStatus(ctx, c.Image); err == nil {
