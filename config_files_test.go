@@ -149,10 +149,10 @@ func cfgVolume(name string, src baton.VolumeSource) baton.Volume {
 func cfgRef(name string) baton.LocalObjectReference { return baton.LocalObjectReference{Name: name} }
 
 // Without defaultMode, ConfigMap files are 0444 and Secret files 0400; an
-// item's mode wins over both; the directories that hold a Pod's volumes,
-// and the root of a Secret volume, are their owner's only (0700): a
-// process that is not root reads nothing of the Secret, while the
-// container (root) reads every file.
+// item's mode wins over both. The directories that hold a Pod's volumes
+// are their owner's only (0700), and so is the root of a Secret volume
+// unless its files' modes open it: a process that is not root reads
+// nothing of a Secret, while the container (root) reads every file.
 func TestConfigFileModesAndPrivateDirs(t *testing.T) {
 	needRoot(t)
 	for _, tool := range []string{"cat", "ls"} {
@@ -187,6 +187,7 @@ func TestConfigFileModesAndPrivateDirs(t *testing.T) {
 		{Name: "items", MountPath: "/etc/items"},
 		{Name: "secret", MountPath: "/run/secrets/db"},
 		{Name: "secret-items", MountPath: "/run/secrets/items"},
+		{Name: "secret-open", MountPath: "/run/secrets/open"},
 	}})
 	p.Spec.Volumes = []baton.Volume{
 		cfgVolume("config", baton.VolumeSource{ConfigMap: &baton.ConfigMapVolumeSource{LocalObjectReference: cfgRef("app")}}),
@@ -199,6 +200,8 @@ func TestConfigFileModesAndPrivateDirs(t *testing.T) {
 		cfgVolume("secret", baton.VolumeSource{Secret: &baton.SecretVolumeSource{SecretName: "db"}}),
 		cfgVolume("secret-items", baton.VolumeSource{Secret: &baton.SecretVolumeSource{SecretName: "db",
 			Items: []baton.KeyToPath{{Key: "password", Path: "pw", Mode: ptrTo[int32](0o440)}}}}),
+		// For a container whose image runs it as another user than root.
+		cfgVolume("secret-open", baton.VolumeSource{Secret: &baton.SecretVolumeSource{SecretName: "db", DefaultMode: ptrTo[int32](0o444)}}),
 	}
 	if _, err := o.Pods("default").Create(ctx, p); err != nil {
 		t.Fatal(err)
@@ -214,12 +217,14 @@ func TestConfigFileModesAndPrivateDirs(t *testing.T) {
 		data string
 		mode fs.FileMode
 	}{
-		"/etc/app/level":           {"debug", 0o444},
-		"/etc/app/app.yaml":        {"port: 80\n", 0o444},
-		"/etc/items/app.yaml":      {"port: 80\n", 0o600},
-		"/run/secrets/db/password": {"s3cret", 0o400},
-		"/run/secrets/db/user":     {"admin", 0o400},
-		"/run/secrets/items/pw":    {"s3cret", 0o440},
+		"/etc/app/level":             {"debug", 0o444},
+		"/etc/app/app.yaml":          {"port: 80\n", 0o444},
+		"/etc/items/app.yaml":        {"port: 80\n", 0o600},
+		"/run/secrets/db/password":   {"s3cret", 0o400},
+		"/run/secrets/db/user":       {"admin", 0o400},
+		"/run/secrets/items/pw":      {"s3cret", 0o440},
+		"/run/secrets/open/password": {"s3cret", 0o444},
+		"/run/secrets/open/user":     {"admin", 0o444},
 	}
 	for path, w := range want {
 		f, ok := files[path]
@@ -237,18 +242,27 @@ func TestConfigFileModesAndPrivateDirs(t *testing.T) {
 
 	podDir := filepath.Join(state, "pods", pod.UID)
 	volumes := filepath.Join(podDir, "volumes")
-	for _, d := range []string{podDir, volumes, filepath.Join(volumes, "secret"), filepath.Join(volumes, "secret-items")} {
-		if m := cfgMode(t, d); m != 0o700 {
-			t.Errorf("%s has mode %04o; want 0700", d, m)
+	// A Secret volume's root is as open as its files, no more.
+	for d, want := range map[string]fs.FileMode{
+		podDir: 0o700, volumes: 0o700,
+		filepath.Join(volumes, "secret"):       0o700,
+		filepath.Join(volumes, "secret-items"): 0o750,
+		filepath.Join(volumes, "secret-open"):  0o755,
+	} {
+		if m := cfgMode(t, d); m != want {
+			t.Errorf("%s has mode %04o; want %04o", d, m, want)
 		}
 	}
 	secretFile := filepath.Join(volumes, "secret", "password")
-	if cfgAsNobody(t, "ls", podDir) || cfgAsNobody(t, "cat", secretFile) {
-		t.Error("another user reads the Pod's directory or its Secret")
+	openFile := filepath.Join(volumes, "secret-open", "password")
+	if cfgAsNobody(t, "ls", podDir) || cfgAsNobody(t, "cat", secretFile) || cfgAsNobody(t, "cat", openFile) {
+		t.Error("another user on the host reads the Pod's directory or its Secrets")
 	}
-	// With the Pod's directories opened up by hand, the Secret volume's own
-	// root still keeps another user out, while a ConfigMap file, 0444,
-	// is readable: the check itself works.
+	// A container sees a volume from its root down, past the Pod's
+	// directories: opened by hand, they stand for a container that runs
+	// as another user. It reads the Secret whose defaultMode is 0444, and
+	// nothing of the one left at the default; a ConfigMap file (0444) it
+	// reads too, which shows the check itself works.
 	for _, d := range []string{podDir, volumes} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -257,8 +271,11 @@ func TestConfigFileModesAndPrivateDirs(t *testing.T) {
 	if !cfgAsNobody(t, "cat", filepath.Join(volumes, "config", "level")) {
 		t.Fatal("another user cannot read a 0444 ConfigMap file in open directories: the check is broken")
 	}
-	if cfgAsNobody(t, "ls", filepath.Join(volumes, "secret")) || cfgAsNobody(t, "cat", secretFile) {
-		t.Error("another user reads the Secret volume through its root")
+	if !cfgAsNobody(t, "ls", filepath.Dir(openFile)) || !cfgAsNobody(t, "cat", openFile) {
+		t.Error("a container running as another user cannot read a Secret volume with defaultMode 0444")
+	}
+	if cfgAsNobody(t, "ls", filepath.Dir(secretFile)) || cfgAsNobody(t, "cat", secretFile) {
+		t.Error("another user reads a Secret volume left at the default modes")
 	}
 }
 

@@ -237,10 +237,12 @@ type VolumeMount struct {
 // Default modes of projected files, when neither defaultMode nor an
 // item's mode is set. Kubernetes defaults both to 0644; Baton is stricter,
 // since nothing on the host nor in another container should read a Pod's
-// configuration, and its containers run as root, who owns the files and
-// reads them whatever the mode: ConfigMap files are read-only (0444) and
-// Secret files readable by their owner only (0400). The directories that
-// hold them are the owner's only too (0700).
+// configuration, and containers run as root, who owns the files: ConfigMap
+// files are read-only (0444) and Secret files readable by their owner only
+// (0400). The node's directories above them are their owner's only
+// (0700), and so is the root of a Secret volume unless its files' modes
+// open it. A container whose image runs it as another user than root
+// reads a Secret volume only with a wider defaultMode, such as 0444.
 const (
 	DefaultConfigMapMode int32 = 0o444
 	DefaultSecretMode    int32 = 0o400

@@ -44,11 +44,30 @@ func (a *Agent) podDir(uid string) string {
 }
 
 // privateDirMode is the mode of the directories that hold a Pod's
-// volumes, and of the root of its Secret volumes: their owner's only, so
-// that nothing else on the host can read what is in them. Containers run
-// as root, who owns them, and bind mounts are made by root, so they still
-// see the files.
+// volumes: their owner's only, so that nothing else on the host reaches
+// what is in them. Containers run as root, who owns them, and their bind
+// mounts are made by root and start below them, so they still see the
+// files.
 const privateDirMode = 0o700
+
+// secretDirMode is the mode of the root of a Secret volume holding files:
+// its owner's only (0700), as with the default file mode 0400, and opened
+// to group or others only as far as a file's mode opens it to them, so
+// that a defaultMode of 0444, for a container whose image runs it as
+// another user than root, lets that user list and read the files. The
+// Pod's directories above stay 0700, so the host gains nothing.
+func secretDirMode(files map[string]atomicdir.File) fs.FileMode {
+	mode := fs.FileMode(privateDirMode)
+	for _, f := range files {
+		if f.Mode&0o040 != 0 {
+			mode |= 0o050
+		}
+		if f.Mode&0o004 != 0 {
+			mode |= 0o005
+		}
+	}
+	return mode
+}
 
 // volumesDir makes <pod dir>/volumes, and the Pod's directory, private to
 // their owner, and returns it.
@@ -95,12 +114,12 @@ func (a *Agent) setupVolumes(pod *api.Pod) (map[string]string, error) {
 				return nil, fmt.Errorf("write configMap volume %s: %w", v.Name, err)
 			}
 		case v.Secret != nil:
-			if err := ensureTmpfs(dir, privateDirMode); err != nil {
-				return nil, configErrorf("secret volume %s: cannot keep Secret files off the disk: mounting tmpfs failed (%v); Baton needs root (CAP_SYS_ADMIN) for secret volumes", v.Name, err)
-			}
 			files, err := a.secretFiles(pod.Namespace, v.Secret)
 			if err != nil {
 				return nil, err
+			}
+			if err := ensureTmpfs(dir, secretDirMode(files)); err != nil {
+				return nil, configErrorf("secret volume %s: cannot keep Secret files off the disk: mounting tmpfs failed (%v); Baton needs root (CAP_SYS_ADMIN) for secret volumes", v.Name, err)
 			}
 			if _, err := atomicdir.Write(dir, files); err != nil {
 				return nil, fmt.Errorf("write secret volume %s: %w", v.Name, err)
