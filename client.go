@@ -1,6 +1,7 @@
 package baton
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -463,6 +464,14 @@ func keepServerFields(old, obj api.Object) {
 		o.Status = old.(*api.Namespace).Status
 	case *api.Node:
 		o.Status = old.(*api.Node).Status
+	case *api.ConfigMap:
+		// The generation counts changes of the data, so that what follows
+		// a ConfigMap or Secret can tell a change from a rewrite.
+		prev := old.(*api.ConfigMap)
+		specChanged = !maps.Equal(o.Data, prev.Data) || !maps.EqualFunc(o.BinaryData, prev.BinaryData, bytes.Equal)
+	case *api.Secret:
+		prev := old.(*api.Secret)
+		specChanged = !maps.EqualFunc(o.Data, prev.Data, bytes.Equal)
 	}
 	if specChanged {
 		meta.Generation++

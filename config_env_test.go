@@ -168,6 +168,16 @@ func TestConfigMapKeyRefToBinaryDataSaysWhy(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgWaitConfigError(t, o, "p", "app", "couldn't find key blob in ConfigMap default/bin: it is in binaryData, and a configMapKeyRef reads only data")
+
+	// Once the ConfigMap exists, a new Pod with the same reference is
+	// refused at create, naming the field and why.
+	_, err := o.Pods("default").Create(ctx, podOf("q", "", baton.Container{Name: "app", Image: "app",
+		Env: []baton.EnvVar{{Name: "BLOB", ValueFrom: &baton.EnvVarSource{ConfigMapKeyRef: &baton.ConfigMapKeySelector{
+			LocalObjectReference: cfgRef("bin"), Key: "blob"}}}}}))
+	expectInvalid(t, err, "spec.containers[0].env[0].valueFrom.configMapKeyRef.key")
+	if !strings.Contains(err.Error(), "binaryData") {
+		t.Errorf("the error does not say the key is in binaryData: %v", err)
+	}
 }
 
 // Keys of an envFrom source that are not valid variable names are
@@ -262,6 +272,12 @@ func TestSecretChangeRollsOutWhenAsked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A write that leaves the data as it was rolls nothing out: the
+	// revision count at the end shows it.
+	sec.Labels = map[string]string{"touched": "yes"}
+	if sec, err = o.Secrets("default").Update(ctx, sec); err != nil {
+		t.Fatal(err)
+	}
 	sec.Data["password"] = []byte("second")
 	if _, err := o.Secrets("default").Update(ctx, sec); err != nil {
 		t.Fatal(err)
@@ -273,6 +289,9 @@ func TestSecretChangeRollsOutWhenAsked(t *testing.T) {
 		t.Errorf("the config hash went from %q to %q", hash, h)
 	}
 	rollout(t, o, "web")
+	if d, _ := o.Deployments("default").Get(ctx, "web"); d.Annotations[baton.AnnotationRevision] != "2" {
+		t.Errorf("revision %s after one change of the Secret's data and one rewrite; want 2", d.Annotations[baton.AnnotationRevision])
+	}
 	after := waitPods(t, o, "default", "2 ready pods", readyPods(2))
 	for _, a := range after {
 		for _, b := range before {

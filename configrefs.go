@@ -26,7 +26,10 @@ func checkConfigRefs(tx store.ReadTx, obj api.Object) api.FieldErrors {
 	}
 	ns := obj.GetObjectMeta().Namespace
 	var errs api.FieldErrors
-	hasKey := func(kind, name, key string) (exists, found bool) {
+	// hasKey looks key up in an existing object; dataOnly leaves out a
+	// ConfigMap's binaryData, which environment variables cannot take (as
+	// in Kubernetes, configMapKeyRef reads data only).
+	hasKey := func(kind, name, key string, dataOnly bool) (exists, found bool) {
 		obj, err := tx.Get(kind, ns, name)
 		if err != nil {
 			return false, false
@@ -35,18 +38,26 @@ func checkConfigRefs(tx store.ReadTx, obj api.Object) api.FieldErrors {
 		case *api.ConfigMap:
 			_, a := o.Data[key]
 			_, b := o.BinaryData[key]
-			return true, a || b
+			return true, a || (b && !dataOnly)
 		case *api.Secret:
 			_, found = o.Data[key]
 			return true, found
 		}
 		return true, false
 	}
-	check := func(path, kind, name, key string, optional *bool) {
+	check := func(path, kind, name, key string, optional *bool, dataOnly bool) {
 		if optional != nil && *optional {
 			return
 		}
-		if exists, found := hasKey(kind, name, key); exists && !found {
+		exists, found := hasKey(kind, name, key, dataOnly)
+		switch {
+		case exists && !found && dataOnly && kind == api.KindConfigMap:
+			if _, binary := hasKey(kind, name, key, false); binary {
+				errs.Add(path, "%s %q holds %q in binaryData, which an environment variable cannot take; move it to data, or mount it as a file", kind, name, key)
+				return
+			}
+			fallthrough
+		case exists && !found:
 			errs.Add(path, "%s %q has no key %q; add it, or mark the reference optional", kind, name, key)
 		}
 	}
@@ -57,10 +68,10 @@ func checkConfigRefs(tx store.ReadTx, obj api.Object) api.FieldErrors {
 			}
 			ep := fmt.Sprintf("%s.containers[%d].env[%d].valueFrom", p, i, j)
 			if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
-				check(ep+".configMapKeyRef.key", api.KindConfigMap, r.Name, r.Key, r.Optional)
+				check(ep+".configMapKeyRef.key", api.KindConfigMap, r.Name, r.Key, r.Optional, true)
 			}
 			if r := e.ValueFrom.SecretKeyRef; r != nil {
-				check(ep+".secretKeyRef.key", api.KindSecret, r.Name, r.Key, r.Optional)
+				check(ep+".secretKeyRef.key", api.KindSecret, r.Name, r.Key, r.Optional, true)
 			}
 		}
 	}
@@ -68,12 +79,12 @@ func checkConfigRefs(tx store.ReadTx, obj api.Object) api.FieldErrors {
 		vp := fmt.Sprintf("%s.volumes[%d]", p, i)
 		if c := v.ConfigMap; c != nil {
 			for j, it := range c.Items {
-				check(fmt.Sprintf("%s.configMap.items[%d].key", vp, j), api.KindConfigMap, c.Name, it.Key, c.Optional)
+				check(fmt.Sprintf("%s.configMap.items[%d].key", vp, j), api.KindConfigMap, c.Name, it.Key, c.Optional, false)
 			}
 		}
 		if s := v.Secret; s != nil {
 			for j, it := range s.Items {
-				check(fmt.Sprintf("%s.secret.items[%d].key", vp, j), api.KindSecret, s.SecretName, it.Key, s.Optional)
+				check(fmt.Sprintf("%s.secret.items[%d].key", vp, j), api.KindSecret, s.SecretName, it.Key, s.Optional, false)
 			}
 		}
 	}

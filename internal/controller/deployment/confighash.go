@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/batonhq/baton/api"
 	"github.com/batonhq/baton/internal/store"
@@ -47,15 +48,14 @@ func (r *Reconciler) syncConfigHash(d *api.Deployment) (bool, error) {
 //
 //   - a ConfigMap by its data, so that a write that leaves the data as it
 //     was rolls nothing out;
-//   - a Secret by its uid and resourceVersion, never by its values: the
+//   - a Secret by its uid and generation, never by its values: the
 //     annotation is readable by anyone who can read the Deployment, its
 //     ReplicaSets or Pods, and is stored unsealed in snapshots, and a
 //     digest of a low-entropy value (a short password) would let them test
-//     guesses offline. The uid and resourceVersion change whenever the
-//     Secret is written (updated, or deleted and created again), and a
-//     snapshot restores them, so the hash is stable across restarts. The
-//     cost: a write of a Secret that leaves its data as it was rolls the
-//     Deployment out too.
+//     guesses offline. The generation goes up whenever an update changes
+//     the Secret's data (and a Secret deleted and created again has a new
+//     uid), so a write that leaves the data as it was rolls nothing out;
+//     a snapshot restores both, so the hash is stable across restarts.
 func configHash(tx store.ReadTx, d *api.Deployment) string {
 	h := sha256.New()
 	write := func(parts ...string) {
@@ -81,7 +81,7 @@ func configHash(tx store.ReadTx, d *api.Deployment) string {
 					write(k, string(o.BinaryData[k]))
 				}
 			case *api.Secret:
-				write(o.UID, o.ResourceVersion)
+				write(o.UID, strconv.FormatInt(o.Generation, 10))
 			}
 			return true
 		})

@@ -118,7 +118,10 @@ func TestConfigHashRevealsNoSecretValue(t *testing.T) {
 	}
 
 	// A change of the Secret changes the hash.
-	update(t, s, "default", "db", func(sec *api.Secret) { sec.Data = map[string][]byte{"password": []byte("rotated")} })
+	update(t, s, "default", "db", func(sec *api.Secret) {
+		sec.Data = map[string][]byte{"password": []byte("rotated")}
+		sec.Generation++ // as the clients count a change of data
+	})
 	rotated := hashOf(t, s, d)
 	if rotated == first {
 		t.Error("the hash did not change with the Secret")
