@@ -147,8 +147,12 @@ func WithEncryptionKeys(keys encryption.KeySource) Option {
 }
 
 // WithStateDir sets where Baton keeps the Pods' volumes (ConfigMap, Secret
-// and emptyDir files; Secrets and Memory emptyDirs on tmpfs). The default
-// is a temporary directory removed when Run returns.
+// and emptyDir files; Secrets and Memory emptyDirs on tmpfs). Without it, a
+// Node whose runtime's containers outlive Baton (containerd: see
+// runtime.VolumeHost) keeps them in the runtime's own lasting directory, so
+// that the containers Run leaves running keep their files and a later
+// Orchestrator that adopts them keeps updating them; other Nodes (the fake
+// runtime) use a temporary directory removed when Run returns.
 func WithStateDir(dir string) Option {
 	return func(c *config) { c.stateDir = dir }
 }

@@ -24,3 +24,16 @@ type ImageImporter interface {
 	// an image that is present again replaces its name's target.
 	ImportImage(ctx context.Context, r io.Reader) ([]Image, error)
 }
+
+// VolumeHost is implemented by a runtime whose containers outlive the
+// process that started them, as containerd's do. The node agent keeps the
+// files it mounts into that runtime's containers (ConfigMap, Secret and
+// emptyDir volumes) under VolumeDir when the Orchestrator is given no
+// state directory of its own, instead of in a temporary directory removed
+// when the Orchestrator stops: the containers it leaves running keep their
+// files, and a later Orchestrator that adopts them keeps updating them.
+type VolumeHost interface {
+	// VolumeDir is a lasting directory of the runtime's, used by nothing
+	// else.
+	VolumeDir() string
+}

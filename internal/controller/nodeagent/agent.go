@@ -53,10 +53,13 @@ type Agent struct {
 	cfg    Config
 
 	manager *Manager
-	ctrl    *controller.Controller
-	cache   *cache
-	backoff *crashBackoff
-	prober  *prober
+	// volumeHostDir, when set, holds the Pods' volumes in place of the
+	// manager's state directory: see stateDir.
+	volumeHostDir string
+	ctrl          *controller.Controller
+	cache         *cache
+	backoff       *crashBackoff
+	prober        *prober
 
 	mu sync.Mutex // guards the fields below
 	// runtimeName prefixes container IDs in status ("fake://abc").

@@ -51,8 +51,9 @@ type Config struct {
 	// HeartbeatPeriod is how often each agent reports its Node.
 	HeartbeatPeriod time.Duration
 	// StateDir holds the Pods' volumes (ConfigMap, Secret and emptyDir
-	// files). When empty, a temporary directory is made on first need and
-	// removed when Run returns.
+	// files). When empty, an agent whose runtime is a runtime.VolumeHost
+	// uses the runtime's volume directory; the others share a temporary
+	// directory made on first need and removed when Run returns.
 	StateDir string
 	// ClusterDNS is the cluster DNS server that Pods with dnsPolicy
 	// ClusterFirst get as their nameserver; the zero value means none, and
@@ -195,6 +196,9 @@ func NewManager(cfg Config, nodes []Node) *Manager {
 			startFailures: map[string]startFailure{},
 			cpuSamples:    map[string]cpuSample{},
 			manager:       m,
+		}
+		if vh, ok := n.Runtime.(runtime.VolumeHost); ok && cfg.StateDir == "" {
+			a.volumeHostDir = vh.VolumeDir()
 		}
 		if cfg.Events != nil {
 			a.events = cfg.Events.For("node-agent", n.Name)

@@ -35,8 +35,17 @@ func configErrorf(format string, args ...any) error {
 // configuration cannot be built.
 const reasonConfigError = "CreateContainerConfigError"
 
-func (a *Agent) stateDir() string  { return a.manager.dir() }
-func (a *Agent) hasStateDir() bool { return a.manager.hasDir() }
+// stateDir is where the agent keeps its Pods' volumes: the Orchestrator's
+// state directory, or, without one, its runtime's lasting volume directory
+// (runtime.VolumeHost), or else a temporary directory.
+func (a *Agent) stateDir() string {
+	if a.volumeHostDir != "" {
+		return a.volumeHostDir
+	}
+	return a.manager.dir()
+}
+
+func (a *Agent) hasStateDir() bool { return a.volumeHostDir != "" || a.manager.hasDir() }
 
 // podDir is where a Pod's volumes live on the node.
 func (a *Agent) podDir(uid string) string {
