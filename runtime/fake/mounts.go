@@ -39,40 +39,65 @@ func (r *Runtime) Files(id string) (map[string]FileInfo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fake runtime: mount %s of container %s: %w", m.ContainerPath, id, err)
 		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			if strings.HasPrefix(filepath.Base(p), "..") && p != root {
-				if d.IsDir() {
-					return filepath.SkipDir // the writer's versions, seen through links
-				}
-				return nil
-			}
-			target, err := filepath.EvalSymlinks(p)
-			if err != nil {
-				return err
-			}
-			if target != root && !strings.HasPrefix(target, root+string(filepath.Separator)) {
-				return nil // a link out of the mount: not the container's
-			}
-			info, err := os.Stat(target)
-			if err != nil || info.IsDir() {
-				return err
-			}
-			data, err := os.ReadFile(target)
-			if err != nil {
-				return err
-			}
-			out[path.Join(m.ContainerPath, filepath.ToSlash(rel))] = FileInfo{Data: data, Mode: info.Mode().Perm(), ReadOnly: m.ReadOnly}
-			return nil
+		err = walkMount(root, root, m.ContainerPath, 0, func(at string, data []byte, mode fs.FileMode) {
+			out[at] = FileInfo{Data: data, Mode: mode, ReadOnly: m.ReadOnly}
 		})
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("fake runtime: mount %s of container %s: %w", m.ContainerPath, id, err)
 		}
 	}
 	return out, nil
+}
+
+// maxLinkDepth bounds how many directory links walkMount follows in a row,
+// against link cycles.
+const maxLinkDepth = 8
+
+// walkMount calls found for every regular file under dir, a directory (or
+// file) inside the mount whose source is root, by its path in the
+// container (dir shows at at). Links are followed, into directories too,
+// as long as they stay inside the mount; names starting with ".." (the
+// atomic writer's versions, seen through links) are skipped.
+func walkMount(root, dir, at string, depth int, found func(at string, data []byte, mode fs.FileMode)) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir && d.IsDir() {
+			return nil
+		}
+		if strings.HasPrefix(filepath.Base(p), "..") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return err
+		}
+		if target != root && !strings.HasPrefix(target, root+string(filepath.Separator)) {
+			return nil // a link out of the mount: not the container's
+		}
+		info, err := os.Stat(target)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		inContainer := path.Join(at, filepath.ToSlash(rel))
+		if info.IsDir() {
+			if d.Type()&fs.ModeSymlink != 0 && depth < maxLinkDepth {
+				return walkMount(root, target, inContainer, depth+1, found)
+			}
+			return nil // a directory WalkDir enters by itself, or a link too deep
+		}
+		data, err := os.ReadFile(target)
+		if err != nil {
+			return err
+		}
+		found(inContainer, data, info.Mode().Perm())
+		return nil
+	})
 }
 
 // FileInfo is a file as a container sees it.
