@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -77,8 +78,12 @@ func validateDeploymentStrategy(s *DeploymentStrategy, p fieldPath, errs *FieldE
 }
 
 // validateIntOrPercent checks a maxSurge or maxUnavailable value: an
-// integer >= 0 or a percentage "N%", at most 100% when capped is set. It
-// reports whether v is valid; nil (the default, 25%) is.
+// integer >= 0 or a percentage "N%", at most 100% when capped is set
+// (maxUnavailable), as in Kubernetes. A maxSurge over 100% is allowed, as
+// in Kubernetes, up to the int32 range an integer maxSurge has: a larger
+// percentage would overflow Kubernetes' own arithmetic, so no manifest
+// that works there is refused. It reports whether v is valid; nil (the
+// default, 25%) is.
 func validateIntOrPercent(v *IntOrString, capped bool, p fieldPath, errs *FieldErrors) bool {
 	if v == nil {
 		return true
@@ -94,12 +99,14 @@ func validateIntOrPercent(v *IntOrString, capped bool, p fieldPath, errs *FieldE
 		errs.Add(p.String(), "must be an integer or a percentage such as \"25%%\", not %s", quote(v.StrVal))
 		return false
 	}
-	if capped {
-		n, err := strconv.Atoi(v.StrVal[:len(v.StrVal)-1])
-		if err != nil || n > 100 {
-			errs.Add(p.String(), "must not be more than 100%%")
-			return false
-		}
+	n, err := strconv.ParseInt(v.StrVal[:len(v.StrVal)-1], 10, 32)
+	switch {
+	case capped && (err != nil || n > 100):
+		errs.Add(p.String(), "must not be more than 100%%, not %s", v.StrVal)
+		return false
+	case err != nil:
+		errs.Add(p.String(), "must not be more than %d%%, not %s", math.MaxInt32, v.StrVal)
+		return false
 	}
 	return true
 }

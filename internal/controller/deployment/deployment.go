@@ -146,10 +146,12 @@ func (st *state) available(rs *api.ReplicaSet) int32 {
 	return min(st.counts[rs.UID].Available, replicasOf(rs.Spec.Replicas))
 }
 
-func (st *state) sum(f func(*api.ReplicaSet) int32) int32 {
-	var n int32
+// sum adds f over the ReplicaSets, in int64: several ReplicaSets of a
+// Deployment near the int32 limit must not wrap around.
+func (st *state) sum(f func(*api.ReplicaSet) int32) int64 {
+	var n int64
 	for _, rs := range st.all() {
-		n += f(rs)
+		n += int64(f(rs))
 	}
 	return n
 }

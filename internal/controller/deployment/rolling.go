@@ -1,32 +1,70 @@
 package deployment
 
 import (
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+
 	"github.com/batonhq/baton/api"
 )
 
 // fenceposts resolves maxSurge (rounded up) and maxUnavailable (rounded
-// down) against the Deployment's replicas. When both come to zero,
-// maxUnavailable is 1, as in Kubernetes, so that a rollout can move.
+// down) against the Deployment's replicas, as Kubernetes'
+// ResolveFenceposts does. When both come to zero, maxUnavailable is 1, so
+// that a rollout can move.
+//
+// Unlike Kubernetes, it cannot overflow: the values are computed exactly,
+// surge is capped so that replicas + surge fits in an int32 (a maxSurge of
+// 2147483647, or of "1000000%", means "as many as can be counted"), and
+// unavailable at replicas.
 func fenceposts(d *api.Deployment) (surge, unavailable int32) {
 	ru := d.Spec.Strategy.RollingUpdate
 	if d.Spec.Strategy.Type == api.RecreateDeploymentStrategyType || ru == nil {
 		return 0, 0
 	}
-	want := int(replicasOf(d.Spec.Replicas))
-	if ru.MaxSurge != nil {
-		if v, err := ru.MaxSurge.ScaledValue(want, true); err == nil {
-			surge = int32(v)
+	want := replicasOf(d.Spec.Replicas)
+	s := min(scaledValue(ru.MaxSurge, want, true), math.MaxInt32-int64(want))
+	u := scaledValue(ru.MaxUnavailable, want, false)
+	if s == 0 && u == 0 {
+		u = 1
+	}
+	return int32(s), int32(min(u, int64(want)))
+}
+
+// scaledValue resolves a maxSurge or maxUnavailable: an integer as is, a
+// percentage such as "25%" as that share of total, rounded up or down;
+// nil, negative or malformed values (which validation refuses) as 0. The
+// result is exact, at least 0, and at most math.MaxInt32.
+func scaledValue(v *api.IntOrString, total int32, roundUp bool) int64 {
+	switch {
+	case v == nil:
+		return 0
+	case !v.IsString:
+		return max(int64(v.IntVal), 0)
+	}
+	digits, ok := strings.CutSuffix(v.StrVal, "%")
+	if !ok || digits == "" || strings.TrimLeft(digits, "0123456789") != "" || total <= 0 {
+		return 0
+	}
+	if len(digits) <= 9 {
+		// Below 10^9 %: the product stays below 2^63.
+		p, _ := strconv.ParseInt(digits, 10, 64)
+		q, r := p*int64(total)/100, p*int64(total)%100
+		if roundUp && r > 0 {
+			q++
 		}
+		return min(q, math.MaxInt32)
 	}
-	if ru.MaxUnavailable != nil {
-		if v, err := ru.MaxUnavailable.ScaledValue(want, false); err == nil {
-			unavailable = int32(v)
-		}
+	p, _ := new(big.Int).SetString(digits, 10)
+	q, r := new(big.Int).QuoRem(p.Mul(p, big.NewInt(int64(total))), big.NewInt(100), new(big.Int))
+	if roundUp && r.Sign() > 0 {
+		q.Add(q, big.NewInt(1))
 	}
-	if surge == 0 && unavailable == 0 {
-		unavailable = 1
+	if !q.IsInt64() || q.Int64() > math.MaxInt32 {
+		return math.MaxInt32
 	}
-	return surge, min(unavailable, int32(want))
+	return q.Int64()
 }
 
 // rolloutRolling takes one step of a rolling update: make the new
@@ -55,11 +93,11 @@ func (r *Reconciler) newRSReplicas(st *state) int32 {
 	}
 	surge, _ := fenceposts(st.d)
 	total := st.sum(st.size)
-	maxTotal := want + surge
+	maxTotal := int64(want) + int64(surge)
 	if total >= maxTotal {
 		return cur
 	}
-	return cur + min(maxTotal-total, want-cur)
+	return cur + int32(min(maxTotal-total, int64(want-cur)))
 }
 
 // reconcileNewRS scales the new ReplicaSet toward the Deployment's replicas.
@@ -81,22 +119,22 @@ func (r *Reconciler) reconcileNewRS(st *state) (bool, error) {
 // allows: first the Pods that are not available anyway, then available
 // ones down to replicas - maxUnavailable.
 func (r *Reconciler) reconcileOldRSs(st *state) (bool, error) {
-	var oldPods int32
+	var oldPods int64
 	for _, rs := range st.oldRSs {
-		oldPods += st.size(rs)
+		oldPods += int64(st.size(rs))
 	}
 	if oldPods == 0 {
 		return false, nil
 	}
 	_, maxUnavailable := fenceposts(st.d)
-	minAvailable := st.want() - maxUnavailable
-	newUnavailable := max(replicasOf(st.newRS.Spec.Replicas)-st.available(st.newRS), 0)
+	minAvailable := int64(st.want() - maxUnavailable)
+	newUnavailable := int64(max(replicasOf(st.newRS.Spec.Replicas)-st.available(st.newRS), 0))
 	maxScaledDown := st.sum(st.size) - minAvailable - newUnavailable
 	if maxScaledDown <= 0 {
 		return false, nil
 	}
 	targets := map[*api.ReplicaSet]int32{}
-	var scaledDown int32
+	var scaledDown int64
 	// Unhealthy Pods first: removing them costs no availability.
 	for _, rs := range st.oldRSs {
 		if scaledDown >= maxScaledDown {
@@ -107,14 +145,14 @@ func (r *Reconciler) reconcileOldRSs(st *state) (bool, error) {
 		if unhealthy <= 0 {
 			continue
 		}
-		n := min(maxScaledDown-scaledDown, unhealthy)
+		n := int32(min(maxScaledDown-scaledDown, int64(unhealthy)))
 		targets[rs] = cur - n
-		scaledDown += n
+		scaledDown += int64(n)
 	}
 	// Then available ones, oldest ReplicaSet first, down to minAvailable.
 	available := st.sum(st.available)
 	if excess := available - minAvailable; excess > 0 {
-		var down int32
+		var down int64
 		for _, rs := range st.oldRSs {
 			if down >= excess {
 				break
@@ -124,12 +162,12 @@ func (r *Reconciler) reconcileOldRSs(st *state) (bool, error) {
 				cur = t
 			}
 			// Only its available Pods are left to remove without cost.
-			n := min(cur, excess-down, st.available(rs))
+			n := int32(min(int64(cur), excess-down, int64(st.available(rs))))
 			if n <= 0 {
 				continue
 			}
 			targets[rs] = cur - n
-			down += n
+			down += int64(n)
 		}
 	}
 	acted := false
