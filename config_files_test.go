@@ -327,7 +327,8 @@ func TestSecretUpdateReachesFiles(t *testing.T) {
 }
 
 // An emptyDir lives on the node's disk, or on a tmpfs of its own with
-// medium Memory; both are private to the Pod and writable.
+// medium Memory, as large as its sizeLimit (64 MiB without one); both are
+// private to the Pod and writable.
 func TestEmptyDirMedia(t *testing.T) {
 	needRoot(t)
 	state := cfgStateDir(t)
@@ -343,10 +344,13 @@ func TestEmptyDirMedia(t *testing.T) {
 	p := podOf("p", "", baton.Container{Name: "app", Image: "app", VolumeMounts: []baton.VolumeMount{
 		{Name: "disk", MountPath: "/scratch"},
 		{Name: "mem", MountPath: "/cache"},
+		{Name: "sized", MountPath: "/sized"},
 	}})
 	p.Spec.Volumes = []baton.Volume{
 		cfgVolume("disk", baton.VolumeSource{EmptyDir: &baton.EmptyDirVolumeSource{}}),
 		cfgVolume("mem", baton.VolumeSource{EmptyDir: &baton.EmptyDirVolumeSource{Medium: baton.StorageMediumMemory}}),
+		cfgVolume("sized", baton.VolumeSource{EmptyDir: &baton.EmptyDirVolumeSource{Medium: baton.StorageMediumMemory,
+			SizeLimit: ptrTo(baton.MustParseQuantity("8Mi"))}}),
 	}
 	if _, err := o.Pods("default").Create(ctx, p); err != nil {
 		t.Fatal(err)
@@ -355,7 +359,8 @@ func TestEmptyDirMedia(t *testing.T) {
 	for _, tc := range []struct {
 		path  string
 		tmpfs bool
-	}{{"/scratch", false}, {"/cache", true}} {
+		size  uint64
+	}{{"/scratch", false, 0}, {"/cache", true, 64 << 20}, {"/sized", true, 8 << 20}} {
 		host := cfgMountOf(t, c, tc.path)
 		if !strings.HasPrefix(host, filepath.Join(state, "pods", pod.UID)+"/") {
 			t.Errorf("%s is mounted from %s, outside the Pod's directory", tc.path, host)
@@ -366,6 +371,9 @@ func TestEmptyDirMedia(t *testing.T) {
 		}
 		if got := st.Type == tmpfsMagic; got != tc.tmpfs {
 			t.Errorf("%s (%s): tmpfs %v, want %v", tc.path, host, got, tc.tmpfs)
+		}
+		if size := st.Blocks * uint64(st.Bsize); tc.tmpfs && size != tc.size {
+			t.Errorf("%s: a tmpfs of %d bytes, want %d", tc.path, size, tc.size)
 		}
 		if err := os.WriteFile(filepath.Join(host, "x"), []byte("written"), 0o644); err != nil {
 			t.Errorf("%s is not writable: %v", tc.path, err)

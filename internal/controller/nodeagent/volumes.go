@@ -127,7 +127,7 @@ func (a *Agent) setupVolumes(pod *api.Pod) (map[string]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := ensureTmpfs(dir, secretDirMode(files)); err != nil {
+			if err := ensureTmpfs(dir, secretDirMode(files), defaultTmpfsSize); err != nil {
 				return nil, configErrorf("secret volume %s: cannot keep Secret files off the disk: mounting tmpfs failed (%v); Baton needs root (CAP_SYS_ADMIN) for secret volumes", v.Name, err)
 			}
 			if _, err := atomicdir.Write(dir, files); err != nil {
@@ -135,7 +135,11 @@ func (a *Agent) setupVolumes(pod *api.Pod) (map[string]string, error) {
 			}
 		case v.EmptyDir != nil:
 			if v.EmptyDir.Medium == api.StorageMediumMemory {
-				if err := ensureTmpfs(dir, emptyDirMode); err != nil {
+				size := int64(defaultTmpfsSize)
+				if l := v.EmptyDir.SizeLimit; l != nil && l.Value() > 0 {
+					size = l.Value()
+				}
+				if err := ensureTmpfs(dir, emptyDirMode, size); err != nil {
 					return nil, configErrorf("emptyDir volume %s: mounting tmpfs failed (%v); Baton needs root for medium Memory", v.Name, err)
 				}
 			} else if err := os.MkdirAll(dir, 0o777); err != nil {
@@ -314,10 +318,14 @@ func optional(p *bool) bool { return p != nil && *p }
 // emptyDirMode is the mode of the root of a Memory emptyDir.
 const emptyDirMode = 0o755
 
-// ensureTmpfs mounts a small tmpfs at dir, its root with mode, unless dir
-// is on a tmpfs already (a state dir on tmpfs keeps everything off the
-// disk), in which case dir is only given mode.
-func ensureTmpfs(dir string, mode fs.FileMode) error {
+// defaultTmpfsSize bounds a Secret volume, and a Memory emptyDir without a
+// sizeLimit: what it holds counts against the host's memory.
+const defaultTmpfsSize = 64 << 20
+
+// ensureTmpfs mounts a tmpfs of size bytes at dir, its root with mode,
+// unless dir is on a tmpfs already (a state dir on tmpfs keeps everything
+// off the disk), in which case dir is only given mode.
+func ensureTmpfs(dir string, mode fs.FileMode, size int64) error {
 	if err := os.MkdirAll(dir, mode); err != nil {
 		return err
 	}
@@ -326,7 +334,7 @@ func ensureTmpfs(dir string, mode fs.FileMode) error {
 		return os.Chmod(dir, mode)
 	}
 	return syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC,
-		fmt.Sprintf("mode=%#o,size=64m", mode.Perm()))
+		fmt.Sprintf("mode=%#o,size=%d", mode.Perm(), size))
 }
 
 // isMountPoint reports whether dir is the root of a mount: its device
