@@ -98,7 +98,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 		// After the snapshot: the spec reads the image's /etc/passwd.
 		client.WithNewSpec(r.specOpts(rec.id, sb, cfg, img)...),
 		client.WithContainerLabels(rec.labels),
-		client.WithContainerExtension(extContainerConfig, &containerConfig{cfg}),
+		client.WithContainerExtension(extContainerConfig, storedConfig(cfg)),
 		client.WithRuntime(r.opts.runtime, nil),
 	}
 	c, err := r.client.NewContainer(ctx, rec.id, opts...)

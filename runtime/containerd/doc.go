@@ -33,7 +33,12 @@
 // record without a task, labelled as Baton's, holding its config, state,
 // network namespace and IP; a container is a containerd container with its
 // own snapshot, an OCI spec, its config in a record extension and its start
-// and exit in labels; whether it runs is its task's status. So a restarted
+// and exit in labels; whether it runs is its task's status. The extension
+// keeps the names of the container's environment variables but not their
+// values, which can be Secrets': those are read back from the OCI spec,
+// which must hold them for the process, as a Kubernetes container's spec
+// does under containerd's CRI plugin (both live in containerd's metadata
+// store, on the node's disk). So a restarted
 // Baton (a new Runtime on the same namespace) lists exactly what there is,
 // and adopts it: nothing is restarted or duplicated. Everything lives in
 // one containerd namespace (WithNamespace, default "baton"); run one

@@ -3,6 +3,8 @@ package containerd
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -29,8 +31,9 @@ import (
 //     containers it owns, so there is one store to keep consistent rather
 //     than containerd plus files of our own.
 //   - A container is a record with kind "container", its snapshot and spec;
-//     an extension holds its ContainerConfig, and labels its sandbox, image
-//     ID, start and exit. Whether it runs is its task's status.
+//     an extension holds its ContainerConfig less the values of its
+//     environment (see containerConfig), and labels its sandbox, image ID,
+//     start and exit. Whether it runs is its task's status.
 //
 // The labels below are the Runtime's own. They live under
 // runtime.LabelPrefix, so an image's labels never set them, and a
@@ -69,7 +72,67 @@ const runtimeLabelPrefix = "io.baton.runtime."
 // sandboxConfig and containerConfig are the configs as stored in record
 // extensions (as JSON, through typeurl).
 type sandboxConfig struct{ runtime.SandboxConfig }
-type containerConfig struct{ runtime.ContainerConfig }
+
+// containerConfig is a ContainerConfig as its record's extension stores
+// it: with the names of its environment variables but not their values
+// (Env is empty, EnvNames set), because the node agent resolves Secrets
+// into Env, and the extension is Baton's own copy in containerd's metadata
+// store on disk. The values are read back from the container's OCI spec
+// (decodeContainer), which must carry them for the process to get them: it
+// is containerd's, on disk in containerd's metadata store as well, as a
+// Kubernetes container's spec is under the kubelet's CRI runtime. Records
+// written before EnvNames existed hold Env itself, and are read as they
+// are.
+type containerConfig struct {
+	runtime.ContainerConfig
+	// EnvNames are the names of Env's variables, in order.
+	EnvNames []string `json:",omitempty"`
+}
+
+// storedConfig returns cfg as its record's extension stores it.
+func storedConfig(cfg runtime.ContainerConfig) *containerConfig {
+	out := &containerConfig{ContainerConfig: cfg}
+	out.Env = nil
+	for _, kv := range cfg.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		out.EnvNames = append(out.EnvNames, name)
+	}
+	return out
+}
+
+// envFromSpec returns the variables called names as the OCI spec (a
+// containers.Container's Spec) gives them to the process: "NAME=value", or
+// "NAME" alone for a name the spec does not set. A name given twice gets
+// the value the process got, the last one, both times.
+func envFromSpec(spec typeurl.Any, names []string) ([]string, error) {
+	var s struct {
+		Process *struct {
+			Env []string `json:"env"`
+		} `json:"process"`
+	}
+	if spec == nil {
+		return nil, errors.New("the record has no OCI spec")
+	}
+	if err := json.Unmarshal(spec.GetValue(), &s); err != nil {
+		return nil, fmt.Errorf("read the environment from the OCI spec: %w", err)
+	}
+	values := map[string]string{}
+	if s.Process != nil {
+		for _, kv := range s.Process.Env {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				values[k] = v
+			}
+		}
+	}
+	out := make([]string, len(names))
+	for i, name := range names {
+		out[i] = name
+		if v, ok := values[name]; ok {
+			out[i] = name + "=" + v
+		}
+	}
+	return out, nil
+}
 
 func init() {
 	typeurl.Register(&sandboxConfig{}, "github.com/batonhq/baton/runtime/containerd", "SandboxConfig")
@@ -167,6 +230,13 @@ func decodeContainer(c containers.Container) (containerRecord, error) {
 	var cfg containerConfig
 	if err := decodeExtension(c, extContainerConfig, &cfg); err != nil {
 		return containerRecord{}, err
+	}
+	if len(cfg.EnvNames) > 0 {
+		env, err := envFromSpec(c.Spec, cfg.EnvNames)
+		if err != nil {
+			return containerRecord{}, fmt.Errorf("containerd record %s: %w", c.ID, err)
+		}
+		cfg.Env = env
 	}
 	code, _ := strconv.ParseInt(c.Labels[labelExitCode], 10, 32)
 	return containerRecord{
