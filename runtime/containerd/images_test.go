@@ -143,9 +143,13 @@ func TestPull(t *testing.T) {
 		cfg := sh("bad", runUntilTERM)
 		cfg.Image = bad
 		_, err = runtime.StartContainer(testCtx(t), rt, sb.ID, cfg, runtime.PullIfNotPresent)
+		want := runtime.ReasonErrImagePull
+		if bad == "Not A Valid Reference!" {
+			want = runtime.ReasonInvalidImageName // refused before the runtime is asked
+		}
 		var se *runtime.StartError
-		if !errors.As(err, &se) || se.Reason != runtime.ReasonErrImagePull {
-			t.Errorf("runtime.StartContainer(%q) = %v; want a StartError with reason ErrImagePull", bad, err)
+		if !errors.As(err, &se) || se.Reason != want {
+			t.Errorf("runtime.StartContainer(%q) = %v; want a StartError with reason %s", bad, err, want)
 		}
 	}
 	if st := status(t, rt, running.ID); st.State != runtime.ContainerRunning {
