@@ -424,6 +424,8 @@ func (h *HorizontalPodAutoscaler) DeepCopy() *HorizontalPodAutoscaler {
 			if *pair.in != nil {
 				r := **pair.in
 				r.StabilizationWindowSeconds = copyPtr(r.StabilizationWindowSeconds)
+				r.SelectPolicy = copyPtr(r.SelectPolicy)
+				r.Policies = slices.Clone(r.Policies)
 				*pair.out = &r
 			}
 		}

@@ -86,12 +86,57 @@ type HorizontalPodAutoscalerBehavior struct {
 	ScaleDown *HPAScalingRules `json:"scaleDown,omitempty"`
 }
 
-// HPAScalingRules tune one direction of scaling.
+// HPAScalingRules tune one direction of scaling, as in Kubernetes.
 type HPAScalingRules struct {
 	// StabilizationWindowSeconds is how far back the autoscaler looks for
 	// a higher (for scale-down) or lower (for scale-up) recommendation
-	// before it moves: the default is 300 for scaling down and 0 for up.
+	// before it moves: the default is 300 for scaling down and 0 for up;
+	// at most 3600.
 	StabilizationWindowSeconds *int32 `json:"stabilizationWindowSeconds,omitempty"`
+	// SelectPolicy says which policy limits a change when there are
+	// several: Max (the default) the one allowing the largest change, Min
+	// the smallest; Disabled turns scaling in this direction off.
+	SelectPolicy *ScalingPolicySelect `json:"selectPolicy,omitempty"`
+	// Policies bound how fast the replicas may change. Left out, scaling
+	// up may add 4 Pods or double the count (whichever is more) every 15
+	// seconds, and scaling down may remove every Pod at once (100% every
+	// 15 seconds), as in Kubernetes. If set, it must hold at least one
+	// policy.
+	Policies []HPAScalingPolicy `json:"policies,omitempty"`
+}
+
+// ScalingPolicySelect chooses among scaling policies.
+type ScalingPolicySelect string
+
+// Policy selections, as in Kubernetes.
+const (
+	MaxChangePolicySelect ScalingPolicySelect = "Max"
+	MinChangePolicySelect ScalingPolicySelect = "Min"
+	DisabledPolicySelect  ScalingPolicySelect = "Disabled"
+)
+
+// HPAScalingPolicyType says how a scaling policy counts a change.
+type HPAScalingPolicyType string
+
+// Scaling policy types, as in Kubernetes.
+const (
+	// PodsScalingPolicy counts the change in Pods.
+	PodsScalingPolicy HPAScalingPolicyType = "Pods"
+	// PercentScalingPolicy counts it as a percentage of the replicas at
+	// the start of the period.
+	PercentScalingPolicy HPAScalingPolicyType = "Percent"
+)
+
+// HPAScalingPolicy allows a change of at most Value (Pods, or percent of
+// the replicas) within any PeriodSeconds.
+type HPAScalingPolicy struct {
+	// Type is Pods or Percent.
+	Type HPAScalingPolicyType `json:"type"`
+	// Value is the change allowed; it must be positive.
+	Value int32 `json:"value"`
+	// PeriodSeconds is the window the change is counted over: more than
+	// 0, at most 1800.
+	PeriodSeconds int32 `json:"periodSeconds"`
 }
 
 // HorizontalPodAutoscalerStatus is the observed state of an autoscaler.

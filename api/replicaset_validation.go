@@ -107,14 +107,49 @@ func validateHPA(h *HorizontalPodAutoscaler, errs *FieldErrors) {
 		validateMetricSpec(m, p.Child("metrics").Index(i), errs)
 	}
 	if b := h.Spec.Behavior; b != nil {
-		for name, rules := range map[string]*HPAScalingRules{"scaleUp": b.ScaleUp, "scaleDown": b.ScaleDown} {
-			if rules != nil && rules.StabilizationWindowSeconds != nil {
-				w := *rules.StabilizationWindowSeconds
-				wp := p.Child("behavior").Child(name).Child("stabilizationWindowSeconds")
-				if w < 0 || w > 3600 {
-					errs.Add(wp.String(), "must be between 0 and 3600 seconds, not %d", w)
-				}
-			}
+		validateScalingRules(b.ScaleUp, p.Child("behavior").Child("scaleUp"), errs)
+		validateScalingRules(b.ScaleDown, p.Child("behavior").Child("scaleDown"), errs)
+	}
+}
+
+// Bounds of an autoscaler's behavior, as in Kubernetes.
+const (
+	MaxStabilizationWindowSeconds int32 = 3600
+	MaxScalingPolicyPeriodSeconds int32 = 1800
+)
+
+// validateScalingRules checks one direction of an autoscaler's behavior as
+// Kubernetes does: a window of 0 to 3600 seconds, a known selectPolicy,
+// and, when policies are given, at least one, each of a known type with a
+// positive value over a period of 1 to 1800 seconds.
+func validateScalingRules(rules *HPAScalingRules, p fieldPath, errs *FieldErrors) {
+	if rules == nil {
+		return
+	}
+	if w := rules.StabilizationWindowSeconds; w != nil && (*w < 0 || *w > MaxStabilizationWindowSeconds) {
+		errs.Add(p.Child("stabilizationWindowSeconds").String(), "must be between 0 and %d seconds, not %d", MaxStabilizationWindowSeconds, *w)
+	}
+	if sp := rules.SelectPolicy; sp != nil {
+		if *sp == "" {
+			errs.Add(p.Child("selectPolicy").String(), "must be %s, %s or %s when set", MaxChangePolicySelect, MinChangePolicySelect, DisabledPolicySelect)
+		}
+		validateEnum(*sp, p.Child("selectPolicy"), errs, MaxChangePolicySelect, MinChangePolicySelect, DisabledPolicySelect)
+	}
+	pp := p.Child("policies")
+	if rules.Policies != nil && len(rules.Policies) == 0 {
+		errs.Add(pp.String(), "must hold at least one policy; leave it out for the default policies")
+	}
+	for i, policy := range rules.Policies {
+		ip := pp.Index(i)
+		if policy.Type == "" {
+			errs.Required(ip.Child("type").String())
+		}
+		validateEnum(policy.Type, ip.Child("type"), errs, PodsScalingPolicy, PercentScalingPolicy)
+		if policy.Value <= 0 {
+			errs.Add(ip.Child("value").String(), "must be greater than 0, not %d", policy.Value)
+		}
+		if policy.PeriodSeconds <= 0 || policy.PeriodSeconds > MaxScalingPolicyPeriodSeconds {
+			errs.Add(ip.Child("periodSeconds").String(), "must be between 1 and %d seconds, not %d", MaxScalingPolicyPeriodSeconds, policy.PeriodSeconds)
 		}
 	}
 }
