@@ -179,6 +179,27 @@ spec:
 				ScaleDown: &baton.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(3601))},
 			}
 		}), []string{"spec.behavior.scaleUp.stabilizationWindowSeconds", "spec.behavior.scaleDown.stabilizationWindowSeconds"}},
+		{"autoscaler with bad policies in a manifest", func() error {
+			_, err := o.Apply(ctx, strings.NewReader(`
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 5
+  behavior:
+    scaleUp:
+      selectPolicy: Sometimes
+      policies:
+      - {type: Seconds, value: 0, periodSeconds: 0}
+      - {type: Pods, value: 4, periodSeconds: 1801}
+    scaleDown:
+      policies: []
+`))
+			return err
+		}, []string{"spec.behavior.scaleUp.selectPolicy", "spec.behavior.scaleUp.policies[0].type",
+			"spec.behavior.scaleUp.policies[0].value", "spec.behavior.scaleUp.policies[0].periodSeconds",
+			"spec.behavior.scaleUp.policies[1].periodSeconds", "spec.behavior.scaleDown.policies"}},
 		{"a bad update keeps the stored autoscaler", func() error {
 			h, err := o.HorizontalPodAutoscalers("default").Get(ctx, "existing")
 			if err != nil {
