@@ -62,7 +62,7 @@ func newRuntime(t testing.TB, opts ...containerd.Option) *testRuntime {
 	rt := openRuntime(t, env, ns, opts...)
 	archive, err := busybox()
 	if err != nil {
-		t.Skipf("no test image: %v", err)
+		skipOrFail(t, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -70,6 +70,16 @@ func newRuntime(t testing.TB, opts ...containerd.Option) *testRuntime {
 		t.Fatalf("ImportImage(busybox): %v", err)
 	}
 	return &testRuntime{Runtime: rt, env: env, ns: ns}
+}
+
+// skipOrFail skips t for want of the test image (busybox-static), or fails
+// it when containerdtest.RequireEnv is set, as CI sets it.
+func skipOrFail(t testing.TB, err error) {
+	t.Helper()
+	if containerdtest.Required() {
+		t.Fatalf("%s=1 but the busybox test image cannot be built: %v", containerdtest.RequireEnv, err)
+	}
+	t.Skipf("skipping: no test image: %v (set %s=1 to make this a failure)", err, containerdtest.RequireEnv)
 }
 
 // openRuntime returns a Runtime on env in namespace ns, closed when the

@@ -25,7 +25,7 @@ func newRegistry(t testing.TB, repo, tag string) *registry {
 	t.Helper()
 	blobs, manifest, err := testimage.Image{Ref: "unused"}.Content()
 	if err != nil {
-		t.Skipf("no test image: %v", err)
+		skipOrFail(t, err)
 	}
 	reg := &registry{repo: repo, tag: tag, blobs: blobs, manifest: manifest}
 	srv := httptest.NewServer(reg)
