@@ -60,6 +60,12 @@ const (
 	// the Deployment back to the previous revision by itself and records a
 	// Warning event saying why. Kubernetes only reports the failure.
 	AnnotationAutoRollback = "baton.dev/auto-rollback"
+	// AnnotationAutoRolledBack is set to "true" by Baton on the ReplicaSet
+	// of a revision whose rollout exceeded its progress deadline and was
+	// rolled back automatically. Automatic rollback never returns to such
+	// a revision, so that two failing revisions are never alternated; a
+	// rollout of it that completes clears the mark.
+	AnnotationAutoRolledBack = "baton.dev/auto-rolled-back"
 	// AnnotationRestartOnConfigChange, set to "true" on a Deployment, is
 	// a Baton extension: when a ConfigMap or Secret its Pods use changes,
 	// the Deployment rolls out again so that the Pods see the change in

@@ -239,6 +239,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 		return controller.Result{}, err
 	}
 	if r.complete(st) {
+		if err := r.clearAutoRolledBack(st); err != nil {
+			return controller.Result{}, err
+		}
 		if err := r.cleanup(st); err != nil {
 			return controller.Result{}, err
 		}

@@ -285,8 +285,14 @@ func History(tx store.ReadTx, d *api.Deployment) []RevisionInfo {
 // toRevision (0: the one before the current), within tx. It returns the
 // revision rolled back to, or an error matching api.ErrNotFound when there
 // is no such revision, and changes nothing (returning the current
-// revision) when the template is already that one.
+// revision) when the template is already that one. Like "kubectl rollout
+// undo", it refuses a paused Deployment with an error matching
+// api.ErrFailedPrecondition: a paused rollout would not roll back anyway.
 func Rollback(tx store.Tx, d *api.Deployment, toRevision int64) (int64, error) {
+	if d.Spec.Paused {
+		return 0, fmt.Errorf("deployment %s/%s is paused: you cannot roll back a paused deployment; resume it first and try again: %w",
+			d.Namespace, d.Name, api.ErrFailedPrecondition)
+	}
 	history := History(tx, d)
 	current, _ := strconv.ParseInt(d.Annotations[api.AnnotationRevision], 10, 64)
 	var target *RevisionInfo

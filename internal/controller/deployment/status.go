@@ -3,6 +3,9 @@ package deployment
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/batonhq/baton/api"
@@ -187,8 +190,12 @@ func statusEqual(a, b api.DeploymentStatus) bool {
 	return true
 }
 
-// autoRollback rolls d back to its previous revision after its rollout
-// exceeded the progress deadline, recording why.
+// autoRollback rolls d back after its rollout exceeded the progress
+// deadline, recording why: to the newest earlier revision that was not
+// itself rolled back automatically. It marks the failed revision's
+// ReplicaSet with api.AnnotationAutoRolledBack, so that when the revision
+// rolled back to fails too, the next automatic rollback does not return to
+// the first, and two failing revisions are never alternated.
 func (r *Reconciler) autoRollback(d *api.Deployment) {
 	var to int64
 	err := r.Store.Update(func(tx store.Tx) error {
@@ -196,7 +203,38 @@ func (r *Reconciler) autoRollback(d *api.Deployment) {
 		if err != nil || cur.UID != d.UID {
 			return err
 		}
-		to, err = Rollback(tx, cur, 0)
+		from, _ := strconv.ParseInt(cur.Annotations[api.AnnotationRevision], 10, 64)
+		var failed *api.ReplicaSet
+		var skipped []string
+		history := History(tx, cur)
+		for i := len(history) - 1; i >= 0 && to == 0; i-- {
+			h := history[i]
+			switch {
+			case h.Revision == from:
+				failed = h.ReplicaSet
+			case h.Revision > from:
+			case h.ReplicaSet.Annotations[api.AnnotationAutoRolledBack] == "true":
+				skipped = append(skipped, strconv.FormatInt(h.Revision, 10))
+			default:
+				to = h.Revision
+			}
+		}
+		if to == 0 {
+			why := "there is no earlier revision"
+			if len(skipped) > 0 {
+				why = fmt.Sprintf("the earlier revisions (%s) were rolled back automatically themselves", strings.Join(skipped, ", "))
+			}
+			return fmt.Errorf("%s: %w", why, api.ErrNotFound)
+		}
+		if failed != nil && failed.Annotations[api.AnnotationAutoRolledBack] != "true" {
+			next := *failed
+			next.Annotations = maps.Clone(failed.Annotations)
+			next.Annotations[api.AnnotationAutoRolledBack] = "true"
+			if err := tx.Update(&next); err != nil {
+				return err
+			}
+		}
+		_, err = Rollback(tx, cur, to)
 		return err
 	})
 	if err != nil {
@@ -206,4 +244,22 @@ func (r *Reconciler) autoRollback(d *api.Deployment) {
 	}
 	r.Events.Warning(d, reasonAutoRolledBack, "Rollout of revision %s exceeded its progress deadline of %s; rolled back to revision %d (%s=true)",
 		d.Annotations[api.AnnotationRevision], progressDeadline(d), to, api.AnnotationAutoRollback)
+}
+
+// clearAutoRolledBack removes api.AnnotationAutoRolledBack from the new
+// ReplicaSet once its rollout has completed: the revision works after all,
+// and automatic rollback may return to it again.
+func (r *Reconciler) clearAutoRolledBack(st *state) error {
+	rs := st.newRS
+	if _, ok := rs.Annotations[api.AnnotationAutoRolledBack]; !ok {
+		return nil
+	}
+	next := *rs
+	next.Annotations = maps.Clone(rs.Annotations)
+	delete(next.Annotations, api.AnnotationAutoRolledBack)
+	err := r.Store.Update(func(tx store.Tx) error { return tx.Update(&next) })
+	if errors.Is(err, api.ErrConflict) || store.IsNotFound(err) {
+		return nil // changed under us; that change brings us back
+	}
+	return err
 }
