@@ -73,7 +73,7 @@ func (r *Runtime) collectNetNS(ctx context.Context) error {
 	if err != nil || len(entries) == 0 {
 		return nil
 	}
-	sbs, err := r.listSandboxes(ctx)
+	sbs, err := r.listSandboxes(ctx, "")
 	if err != nil {
 		return err
 	}

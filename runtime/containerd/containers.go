@@ -5,10 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types"
+	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/errdefs"
 	"go.uber.org/zap"
 
@@ -42,18 +47,31 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 	if err := checkMounts(cfg); err != nil {
 		return runtime.Container{}, fmt.Errorf("containerd runtime: create container %q: %w", cfg.Name, err)
 	}
-	sb, err := r.getSandbox(ctx, sandboxID)
-	if err != nil {
-		return runtime.Container{}, fmt.Errorf("%w (run the sandbox first)", err)
+	unlock := r.locks.lock(sandboxID + "/" + cfg.Name)
+	defer unlock()
+	// The sandbox, the sandbox's containers and the image, asked for at
+	// once: each is a round trip to containerd on the path of every start.
+	var (
+		sb       sandboxRecord
+		existing []containerRecord
+		img      client.Image
+		sbErr    error
+		listErr  error
+		imgErr   error
+		wg       sync.WaitGroup
+	)
+	wg.Go(func() { sb, sbErr = r.getSandbox(ctx, sandboxID) })
+	wg.Go(func() { existing, listErr = r.listContainerRecords(ctx, sandboxID) })
+	wg.Go(func() { img, imgErr = r.getImage(ctx, cfg.Image) })
+	wg.Wait()
+	if sbErr != nil {
+		return runtime.Container{}, fmt.Errorf("%w (run the sandbox first)", sbErr)
 	}
 	if !r.sandboxReady(sb) {
 		return runtime.Container{}, errorf(runtime.ErrFailedPrecondition, "create container %q: sandbox %s is not ready; run a new sandbox", cfg.Name, sandboxID)
 	}
-	unlock := r.locks.lock(sandboxID + "/" + cfg.Name)
-	defer unlock()
-	existing, err := r.listContainerRecords(ctx, sandboxID)
-	if err != nil {
-		return runtime.Container{}, err
+	if listErr != nil {
+		return runtime.Container{}, listErr
 	}
 	for _, c := range existing {
 		if c.config.Name == cfg.Name && c.config.Attempt == cfg.Attempt {
@@ -61,9 +79,8 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 				cfg.Name, cfg.Attempt, sandboxID, c.id)
 		}
 	}
-	img, err := r.getImage(ctx, cfg.Image)
-	if err != nil {
-		return runtime.Container{}, fmt.Errorf("%w (pull or import it first; see runtime.EnsureImage)", err)
+	if imgErr != nil {
+		return runtime.Container{}, fmt.Errorf("%w (pull or import it first; see runtime.EnsureImage)", imgErr)
 	}
 	info, err := r.imageInfo(ctx, img)
 	if err != nil {
@@ -91,24 +108,26 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 		own[labelStopSignal] = rec.stopSignal
 	}
 	rec.labels = containerLabels(info.config.Labels, cfg.Labels, own)
+	cached := cachedImage{Image: img, info: info}
 	opts := []client.NewContainerOpts{
-		client.WithImage(img),
+		client.WithImage(cached),
 		client.WithSnapshotter(r.opts.snapshotter),
-		client.WithNewSnapshot(rec.id, img),
+		client.WithNewSnapshot(rec.id, cached),
 		// After the snapshot: the spec reads the image's /etc/passwd.
-		client.WithNewSpec(r.specOpts(rec.id, sb, cfg, img)...),
+		client.WithNewSpec(r.specOpts(rec.id, sb, cfg, cached)...),
 		client.WithContainerLabels(rec.labels),
 		client.WithContainerExtension(extContainerConfig, storedConfig(cfg)),
 		client.WithRuntime(r.opts.runtime, nil),
 	}
-	c, err := r.client.NewContainer(ctx, rec.id, opts...)
+	c, err := r.newContainer(ctx, rec.id, opts)
 	if errdefs.IsNotFound(err) {
-		// The image is not unpacked into the snapshotter (it was
-		// pulled or imported by someone else): unpack and retry.
+		// The image is not unpacked into the snapshotter (it was pulled
+		// or imported by someone else), or the creation lease is gone:
+		// unpack and retry, under a new lease.
 		if uerr := img.Unpack(ctx, r.opts.snapshotter); uerr != nil {
 			return runtime.Container{}, wrapErr(uerr, "create container %q: unpack image %q", cfg.Name, cfg.Image)
 		}
-		c, err = r.client.NewContainer(ctx, rec.id, opts...)
+		c, err = r.newContainer(ctx, rec.id, opts)
 	}
 	if err != nil {
 		return runtime.Container{}, wrapErr(err, "create container %q", cfg.Name)
@@ -122,6 +141,21 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 	out := r.describe(rec, nil)
 	out.Config = copyContainerConfig(cfg)
 	return out, nil
+}
+
+// newContainer makes container id under the Runtime's creation lease (see
+// withLease), which it gives up if that fails.
+func (r *Runtime) newContainer(ctx context.Context, id string, opts []client.NewContainerOpts) (client.Container, error) {
+	lctx, err := r.withLease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.client.NewContainer(lctx, id, opts...)
+	if err != nil {
+		lease, _ := leases.FromContext(lctx)
+		r.forgetLease(lease)
+	}
+	return c, err
 }
 
 // StartContainer starts a Created container's task, its output copied to
@@ -138,13 +172,25 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	}
 	unlock := r.locks.lock(id)
 	defer unlock()
-	rec, c, err := r.loadContainer(ctx, id)
+	// The record and the task, asked for at once.
+	var (
+		c          containers.Container
+		t          *task.Process
+		cErr, tErr error
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() { c, cErr = r.client.ContainerService().Get(ctx, id) })
+	wg.Go(func() { t, tErr = r.getTask(ctx, id) })
+	wg.Wait()
+	if cErr != nil {
+		return wrapErr(cErr, "container %s", id)
+	}
+	rec, err := decodeContainer(c)
 	if err != nil {
 		return err
 	}
-	t, err := r.getTask(ctx, id)
-	if err != nil {
-		return err
+	if tErr != nil {
+		return tErr
 	}
 	if st := r.describe(rec, t).State; st != runtime.ContainerCreated {
 		return errorf(runtime.ErrFailedPrecondition, "start container %s: it is %s, not Created; create a new container to run again", id, st)
@@ -198,11 +244,35 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-// newTask makes and starts the task of rec, whose handle is c.
-func (r *Runtime) newTask(ctx context.Context, rec containerRecord, c client.Container) error {
-	t, err := c.NewTask(ctx, r.taskIOCreator(rec))
+// newTask makes and starts the task of rec, whose record is c, its output
+// going to its log. It asks containerd for the snapshot's mounts and then
+// for the task, as the client's Container.NewTask does, but without
+// reading the container's record three more times on the way. (NewTask
+// also labels the mounts with the spec's SELinux mount label; Baton's
+// specs have none.)
+func (r *Runtime) newTask(ctx context.Context, rec containerRecord, c containers.Container) error {
+	req := &tasks.CreateTaskRequest{ContainerID: rec.id}
+	if c.SnapshotKey != "" {
+		mounts, err := r.client.SnapshotService(c.Snapshotter).Mounts(ctx, c.SnapshotKey)
+		if err != nil {
+			return err
+		}
+		for _, m := range mounts {
+			req.Rootfs = append(req.Rootfs, &types.Mount{Type: m.Type, Source: m.Source, Target: m.Target, Options: m.Options})
+		}
+	}
+	tio, err := r.taskIOCreator(rec)(rec.id)
 	if err != nil {
 		return err
 	}
-	return t.Start(ctx)
+	req.Stdout, req.Stderr = tio.Config().Stdout, tio.Config().Stderr
+	if _, err = r.client.TaskService().Create(ctx, req); err == nil {
+		_, err = r.client.TaskService().Start(ctx, &tasks.StartRequest{ContainerID: rec.id})
+	}
+	if err != nil {
+		tio.Cancel()
+		_ = tio.Close()
+		return native(err)
+	}
+	return nil
 }

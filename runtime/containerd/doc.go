@@ -38,7 +38,9 @@
 // values, which can be Secrets': those are read back from the OCI spec,
 // which must hold them for the process, as a Kubernetes container's spec
 // does under containerd's CRI plugin (both live in containerd's metadata
-// store, on the node's disk). So a restarted
+// store, on the node's disk). Containers are made under one lease of the
+// Runtime's own, which containerd expires after an hour (see withLease),
+// rather than under a lease per container. So a restarted
 // Baton (a new Runtime on the same namespace) lists exactly what there is,
 // and adopts it: nothing is restarted or duplicated. Everything lives in
 // one containerd namespace (WithNamespace, default "baton"); run one

@@ -1,7 +1,9 @@
 package containerd
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,11 +17,13 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 
@@ -51,58 +55,117 @@ func (r *Runtime) getImage(ctx context.Context, ref string) (client.Image, error
 	return img, nil
 }
 
-// imageInfo is what containers need of an image's config.
+// imageInfo is what the Runtime needs of an image, read once per image
+// content: containers need its config, ImageStatus its ID and size.
 type imageInfo struct {
 	// config is the image's config: entrypoint, cmd, labels, stop signal.
 	config ocispec.ImageConfig
 	// id is the digest of the config blob, the image's ID.
 	id string
+	// configDesc and configBlob are the config blob, and diffIDs the
+	// layers' digests, as containers are made from them (see cachedImage).
+	configDesc ocispec.Descriptor
+	configBlob []byte
+	diffIDs    []digest.Digest
+	// size is the size of the image's content.
+	size int64
 }
 
 // maxCachedImages bounds Runtime.images.
 const maxCachedImages = 256
 
-// imageInfo returns img's config, read once per image content.
+// imageInfo returns img's config, ID and size, read once per image content
+// (its target's digest: content never changes under a digest).
 func (r *Runtime) imageInfo(ctx context.Context, img client.Image) (imageInfo, error) {
-	key := img.Target().Digest
 	r.mu.Lock()
-	info, ok := r.images[key]
+	info, ok := r.images[img.Target().Digest]
 	r.mu.Unlock()
 	if ok {
 		return info, nil
 	}
-	spec, err := img.Spec(ctx)
+	return r.readImageInfo(ctx, img)
+}
+
+// readImageInfo reads img's config, ID and size from containerd and caches
+// them; a pull or an import calls it to see new content.
+func (r *Runtime) readImageInfo(ctx context.Context, img client.Image) (imageInfo, error) {
+	desc, err := img.Config(ctx)
 	if err != nil {
 		return imageInfo{}, wrapErr(err, "read the config of image %q", img.Name())
 	}
-	cfg, err := img.Config(ctx)
+	blob, err := content.ReadBlob(ctx, img.ContentStore(), desc)
 	if err != nil {
 		return imageInfo{}, wrapErr(err, "read the config of image %q", img.Name())
 	}
-	info = imageInfo{config: spec.Config, id: cfg.Digest.String()}
+	var spec ocispec.Image
+	if err := json.Unmarshal(blob, &spec); err != nil {
+		return imageInfo{}, fmt.Errorf("containerd runtime: decode the config of image %q: %w", img.Name(), err)
+	}
+	size, err := img.Size(ctx)
+	if err != nil {
+		return imageInfo{}, wrapErr(err, "image %q: size", img.Name())
+	}
+	info := imageInfo{
+		config:     spec.Config,
+		id:         desc.Digest.String(),
+		configDesc: desc,
+		configBlob: blob,
+		diffIDs:    spec.RootFS.DiffIDs,
+		size:       size,
+	}
 	r.mu.Lock()
 	if len(r.images) >= maxCachedImages {
 		clear(r.images)
 	}
-	r.images[key] = info
+	r.images[img.Target().Digest] = info
 	r.mu.Unlock()
 	return info, nil
 }
 
-// describeImage returns img as the runtime package names images, asked for
-// by ref. Its ID is the digest of its config, as the kubelet reports image
-// IDs; its Size is the size of its content.
-func describeImage(ctx context.Context, ref string, img client.Image) (runtime.Image, error) {
-	cfg, err := img.Config(ctx)
-	if err != nil {
-		return runtime.Image{}, wrapErr(err, "image %q: read its config", ref)
-	}
-	size, err := img.Size(ctx)
-	if err != nil {
-		return runtime.Image{}, wrapErr(err, "image %q: size", ref)
-	}
-	return runtime.Image{Ref: ref, ID: cfg.Digest.String(), Size: size}, nil
+// describe returns the image as the runtime package names images, asked
+// for by ref. Its ID is the digest of its config, as the kubelet reports
+// image IDs; its Size is the size of its content.
+func (info imageInfo) describe(ref string) runtime.Image {
+	return runtime.Image{Ref: ref, ID: info.id, Size: info.size}
 }
+
+// cachedImage is an image whose config and layers are served from its
+// imageInfo, so that making a container reads no image content from
+// containerd: the snapshot's parent (RootFS) and the spec's image config
+// (Config, and the config blob from ContentStore) come from memory.
+type cachedImage struct {
+	client.Image
+	info imageInfo
+}
+
+func (i cachedImage) RootFS(context.Context) ([]digest.Digest, error) { return i.info.diffIDs, nil }
+
+func (i cachedImage) Config(context.Context) (ocispec.Descriptor, error) {
+	return i.info.configDesc, nil
+}
+
+func (i cachedImage) ContentStore() content.Store {
+	return configStore{Store: i.Image.ContentStore(), desc: i.info.configDesc, blob: i.info.configBlob}
+}
+
+// configStore serves one blob, an image's config, from memory.
+type configStore struct {
+	content.Store
+	desc ocispec.Descriptor
+	blob []byte
+}
+
+func (s configStore) ReaderAt(ctx context.Context, desc ocispec.Descriptor) (content.ReaderAt, error) {
+	if desc.Digest != s.desc.Digest {
+		return s.Store.ReaderAt(ctx, desc)
+	}
+	return blobReader{bytes.NewReader(s.blob)}, nil
+}
+
+// blobReader is a content.ReaderAt over bytes in memory.
+type blobReader struct{ *bytes.Reader }
+
+func (blobReader) Close() error { return nil }
 
 // ImageStatus returns the image named ref (normalized as Docker does, so
 // "busybox" is the "latest" tag of the "library" repository on Docker's
@@ -116,7 +179,11 @@ func (r *Runtime) ImageStatus(ctx context.Context, ref string) (runtime.Image, e
 	if err != nil {
 		return runtime.Image{}, err
 	}
-	return describeImage(ctx, ref, img)
+	info, err := r.imageInfo(ctx, img)
+	if err != nil {
+		return runtime.Image{}, err
+	}
+	return info.describe(ref), nil
 }
 
 // PullImage pulls ref for this machine's platform and unpacks it into the
@@ -150,7 +217,11 @@ func (r *Runtime) PullImage(ctx context.Context, ref string) (runtime.Image, err
 	if err != nil {
 		return runtime.Image{}, pullErr(ref, err)
 	}
-	return describeImage(ctx, ref, img)
+	info, err := r.readImageInfo(ctx, img)
+	if err != nil {
+		return runtime.Image{}, err
+	}
+	return info.describe(ref), nil
 }
 
 // pullErr classifies a failed pull.
@@ -216,11 +287,11 @@ func (r *Runtime) ImportImage(ctx context.Context, rd io.Reader) ([]runtime.Imag
 		if err := img.Unpack(ctx, r.opts.snapshotter); err != nil {
 			return nil, wrapErr(err, "unpack imported image %q", meta.Name)
 		}
-		desc, err := describeImage(ctx, meta.Name, img)
+		info, err := r.readImageInfo(ctx, img)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, desc)
+		out = append(out, info.describe(meta.Name))
 	}
 	return out, nil
 }

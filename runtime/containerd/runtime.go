@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	ctrdlog "github.com/containerd/log"
@@ -55,6 +56,12 @@ type Runtime struct {
 	// locks serialises the verbs on one container or sandbox (by ID) and
 	// RunPodSandbox on one Pod (by UID).
 	locks keyedMutex
+
+	// leaseMu guards lease and leaseMade: the lease every container is
+	// created under (see withLease), and when it was made.
+	leaseMu   sync.Mutex
+	lease     leases.Lease
+	leaseMade time.Time
 
 	// netnsMu is held for reading by RunPodSandbox from making a network
 	// namespace to storing the record naming it, and for writing by
@@ -176,6 +183,7 @@ func (r *Runtime) Close() error {
 		l.detach()
 	}
 	r.wg.Wait()
+	r.dropLease()
 	if r.transport != nil {
 		r.transport.CloseIdleConnections()
 	}

@@ -54,7 +54,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, config runtime.SandboxConfi
 	unlock := r.locks.lock("pod/" + cfg.UID)
 	defer unlock()
 
-	sbs, err := r.listSandboxes(ctx)
+	sbs, err := r.listSandboxes(ctx, cfg.UID)
 	if err != nil {
 		return runtime.Sandbox{}, err
 	}
@@ -196,9 +196,15 @@ func (r *Runtime) getSandbox(ctx context.Context, id string) (sandboxRecord, err
 	return decodeSandbox(c)
 }
 
-// listSandboxes returns every sandbox, oldest first.
-func (r *Runtime) listSandboxes(ctx context.Context) ([]sandboxRecord, error) {
-	cs, err := r.client.ContainerService().List(ctx, `labels."`+labelKind+`"==`+kindSandbox)
+// listSandboxes returns the sandboxes of the Pod with UID podUID, or every
+// sandbox when it is empty, oldest first.
+func (r *Runtime) listSandboxes(ctx context.Context, podUID string) ([]sandboxRecord, error) {
+	filter := `labels."` + labelKind + `"==` + kindSandbox
+	if podUID != "" && !strings.ContainsAny(podUID, `",\`) {
+		// Otherwise the caller picks the Pod's from all of them.
+		filter += `,labels."` + labelPodUID + `"=="` + podUID + `"`
+	}
+	cs, err := r.client.ContainerService().List(ctx, filter)
 	if err != nil {
 		return nil, wrapErr(err, "list sandboxes")
 	}
@@ -226,7 +232,7 @@ func (r *Runtime) ListPodSandboxes(ctx context.Context, filter map[string]string
 	if err != nil {
 		return nil, err
 	}
-	sbs, err := r.listSandboxes(ctx)
+	sbs, err := r.listSandboxes(ctx, "")
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/api/types/task"
@@ -21,11 +22,7 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (runtime.Conta
 	if err != nil {
 		return runtime.Container{}, err
 	}
-	rec, err := r.getContainer(ctx, id)
-	if err != nil {
-		return runtime.Container{}, err
-	}
-	t, err := r.getTask(ctx, id)
+	rec, t, err := r.containerAndTask(ctx, id)
 	if err != nil {
 		return runtime.Container{}, err
 	}
@@ -33,6 +30,24 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (runtime.Conta
 		return runtime.Container{}, err
 	}
 	return r.describe(rec, t), nil
+}
+
+// containerAndTask returns container id's record and its task (nil if it
+// has none), asking for both at once.
+func (r *Runtime) containerAndTask(ctx context.Context, id string) (containerRecord, *task.Process, error) {
+	var (
+		rec        containerRecord
+		t          *task.Process
+		cErr, tErr error
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() { rec, cErr = r.getContainer(ctx, id) })
+	wg.Go(func() { t, tErr = r.getTask(ctx, id) })
+	wg.Wait()
+	if cErr != nil {
+		return containerRecord{}, nil, cErr
+	}
+	return rec, t, tErr
 }
 
 // recheckVanished reads rec again if, with its task t, it looks like a
@@ -61,7 +76,7 @@ func (r *Runtime) ListContainers(ctx context.Context, filter runtime.ContainerFi
 	var recs []containerRecord
 	ts := map[string]*task.Process{}
 	if filter.ID != "" {
-		rec, err := r.getContainer(ctx, filter.ID)
+		rec, t, err := r.containerAndTask(ctx, filter.ID)
 		if errors.Is(err, runtime.ErrNotFound) {
 			return nil, nil
 		}
@@ -69,10 +84,6 @@ func (r *Runtime) ListContainers(ctx context.Context, filter runtime.ContainerFi
 			return nil, err
 		}
 		recs = []containerRecord{rec}
-		t, err := r.getTask(ctx, filter.ID)
-		if err != nil {
-			return nil, err
-		}
 		ts[filter.ID] = t
 	} else {
 		if recs, err = r.listContainerRecords(ctx, filter.SandboxID); err != nil {
