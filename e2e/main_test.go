@@ -68,20 +68,20 @@ var nsSeq atomic.Uint64
 func newNamespace() string { return "e2e-" + strconv.FormatUint(nsSeq.Add(1), 10) }
 
 // openRuntime returns a containerd Runtime on env in containerd namespace
-// ns, on env's bridge network and cgroup. When the test ends, whatever the
-// Runtime holds is torn down (unless it was closed first: another Runtime
-// on ns then does it) and the Runtime is closed.
-func openRuntime(t *testing.T, env *containerdtest.Env, ns string) *containerd.Runtime {
+// ns, in env's state dir and cgroup, with the options opts (its network:
+// env's bridge network, or what the test gives). When the test ends,
+// whatever the Runtime holds is torn down (unless it was closed first:
+// another Runtime on ns then does it) and the Runtime is closed.
+func openRuntime(t *testing.T, env *containerdtest.Env, ns string, opts ...containerd.Option) *containerd.Runtime {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	rt, err := containerd.New(ctx, env.Address,
+	rt, err := containerd.New(ctx, env.Address, append([]containerd.Option{
 		containerd.WithNamespace(ns),
 		containerd.WithStateDir(env.StateDir),
-		containerd.WithBridgeNetwork(env.Bridge, env.Subnet),
 		containerd.WithCgroupParent(env.CgroupParent),
 		containerd.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
-	)
+	}, opts...)...)
 	if err != nil {
 		t.Fatalf("containerd.New: %v", err)
 	}
@@ -137,6 +137,13 @@ func newCluster(t *testing.T, opts ...baton.Option) *cluster {
 // snapshot when it is not nil.
 func newClusterOn(t *testing.T, env *containerdtest.Env, ns string, snapshot io.Reader, opts ...baton.Option) *cluster {
 	t.Helper()
+	return newClusterWith(t, env, ns, nil, snapshot, opts...)
+}
+
+// newClusterWith is newClusterOn with a Runtime of its own network: the
+// containerd options net, or env's bridge network when net is nil.
+func newClusterWith(t *testing.T, env *containerdtest.Env, ns string, net []containerd.Option, snapshot io.Reader, opts ...baton.Option) *cluster {
+	t.Helper()
 	if cniLockBug != "" {
 		t.Skip("skipping: " + cniLockBug)
 	}
@@ -147,7 +154,10 @@ func newClusterOn(t *testing.T, env *containerdtest.Env, ns string, snapshot io.
 		}
 		t.Skipf("skipping: no busybox test image: %v", err)
 	}
-	rt := openRuntime(t, env, ns)
+	if net == nil {
+		net = []containerd.Option{containerd.WithBridgeNetwork(env.Bridge, env.Subnet)}
+	}
+	rt := openRuntime(t, env, ns, net...)
 	all := []baton.Option{
 		baton.WithRuntime(rt),
 		baton.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
