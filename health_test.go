@@ -109,13 +109,15 @@ func TestLivenessFailureRestartsAfterThreshold(t *testing.T) {
 		return len(pods) == 1 && pods[0].Status.ContainerStatuses[0].RestartCount == 1
 	})
 	script.set("alive", true)
-	// The three failures fold into one event with a count.
-	events, _ := o.Events("default").Watch(ctxFor(t))
-	for ev := range events {
-		if ev.Object.Reason == "Unhealthy" && ev.Object.Count >= 3 {
-			break
-		}
+	// The three failures fold into one Warning about the Pod, with a count
+	// (a fourth comes if the new container is probed before the flag is up).
+	pod, err := o.Pods("default").Get(ctxFor(t), "p")
+	if err != nil {
+		t.Fatal(err)
 	}
+	waitEvent(t, o, "Unhealthy folding three failures", func(e *baton.Event) bool {
+		return e.Reason == "Unhealthy" && e.Type == baton.EventTypeWarning && e.InvolvedObject.UID == pod.UID && e.Count >= 3
+	})
 }
 
 func TestReadinessTogglesTheReadyCondition(t *testing.T) {
