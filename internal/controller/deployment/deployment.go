@@ -171,7 +171,9 @@ func (r *Reconciler) load(req controller.Request) (*state, bool) {
 			if !rs.IsControlledBy(d.UID) || rs.DeletionTimestamp != nil {
 				return true
 			}
-			if replicasOf(rs.Spec.Replicas) > 0 || rs.Status.Replicas > 0 {
+			// A ReplicaSet may have Pods if it wants some, reports some,
+			// or has not reported since it was created or scaled.
+			if replicasOf(rs.Spec.Replicas) > 0 || rs.Status.Replicas > 0 || rs.Status.ObservedGeneration < rs.Generation {
 				withPods++
 			}
 			if rs.Labels[PodTemplateHashLabel] == st.hash && st.newRS == nil {
@@ -184,7 +186,9 @@ func (r *Reconciler) load(req controller.Request) (*state, bool) {
 		// During a rollout, decisions rest on the Pods themselves, counted
 		// now. Otherwise one ReplicaSet holds every Pod and its status,
 		// kept by the ReplicaSet controller, is enough: counting 100,000
-		// Pods again on every change of one would cost a core.
+		// Pods again on every change of one would cost a core. A
+		// ReplicaSet scaled to zero before its controller ever reported
+		// its Pods still counts as having some until it reports none.
 		rolling := st.newRS == nil || withPods > 1
 		for _, rs := range st.all() {
 			if rolling {
