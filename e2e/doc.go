@@ -11,4 +11,6 @@
 // they fail.
 //
 // The package has no code of its own; the tests are in package e2e_test.
+// Package e2e/ctrbench holds the scenario of the Pod start and restart
+// benchmarks (ctrbench_test.go), which cmd/ctrbench runs too.
 package e2e
