@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -186,7 +187,13 @@ const clockStep = 250 * time.Millisecond
 //
 // Availability is left out: Pods become available as the clock moves, and
 // the controllers learn it from timers on the clock, which only moving it
-// fires. pumpClock waits on store changes, never on real time.
+// fires. pumpClock waits on store changes, never on real time. What it
+// cannot see — a controller still acting on a change the store does not
+// show yet — it may step past; the clock then runs ahead of the
+// orchestrator, which only makes Pods available and back-offs expire
+// sooner, and the invariants are checked at each commit on the clock all
+// the same. The tests set the progress deadline out of reach for that
+// reason: it has tests of its own.
 func pumpClock(t *testing.T, o *Orchestrator, rt *fake.Runtime, fc *clock.Fake, name string, done <-chan error) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -343,6 +350,7 @@ func TestRollingUpdateKeepsBoundsAtEveryRevision(t *testing.T) {
 			const replicas, surge, unavailable = 10, 3, 2
 			d := rolloutDeployment("web", replicas, "app:v1")
 			d.Spec.MinReadySeconds = 1
+			d.Spec.ProgressDeadlineSeconds = ptr(int32(math.MaxInt32)) // see pumpClock
 			d.Spec.Strategy.RollingUpdate = &RollingUpdateDeployment{MaxSurge: ptr(FromInt(surge)), MaxUnavailable: ptr(FromInt(unavailable))}
 			if _, err := o.Deployments("default").Create(ctx, d); err != nil {
 				t.Fatal(err)
@@ -355,6 +363,7 @@ func TestRollingUpdateKeepsBoundsAtEveryRevision(t *testing.T) {
 			// to the Deployment cannot make it conflict.
 			next := rolloutDeployment("web", replicas, "app:v2")
 			next.Spec.MinReadySeconds = d.Spec.MinReadySeconds
+			next.Spec.ProgressDeadlineSeconds = d.Spec.ProgressDeadlineSeconds
 			next.Spec.Strategy = d.Spec.Strategy
 			if _, err := o.Deployments("default").Apply(ctx, next); err != nil {
 				t.Fatal(err)
@@ -401,6 +410,7 @@ func TestRecreateNeverRunsTwoVersions(t *testing.T) {
 	defer cancel()
 	d := rolloutDeployment("db", 4, "db:v1")
 	d.Spec.Strategy = DeploymentStrategy{Type: RecreateDeploymentStrategyType}
+	d.Spec.ProgressDeadlineSeconds = ptr(int32(math.MaxInt32)) // see pumpClock
 	if _, err := o.Deployments("default").Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -409,6 +419,7 @@ func TestRecreateNeverRunsTwoVersions(t *testing.T) {
 	defer stop()
 	next := rolloutDeployment("db", 4, "db:v2")
 	next.Spec.Strategy = d.Spec.Strategy
+	next.Spec.ProgressDeadlineSeconds = d.Spec.ProgressDeadlineSeconds
 	if _, err := o.Deployments("default").Apply(ctx, next); err != nil {
 		t.Fatal(err)
 	}
