@@ -105,7 +105,6 @@ func TestPostStartExecRunsAfterTheStart(t *testing.T) {
 // A postStart httpGet hook reaches the container's server once it runs,
 // on the container's first start.
 func TestPostStartHTTPGetRunsAfterTheStart(t *testing.T) {
-	t.Skip("bug: on a Pod's first start the postStart httpGet fails with \"the pod has no IP yet\" (Agent.podIP knows only submitted or stored statuses, and the status with the IP is built after the containers start), so the first container is killed (137) and restarted")
 	o, rt, _, _ := loopbackNode(t)
 	srv := &hookServer{rt: rt, name: "web", path: "/started", calls: make(chan hookCall)}
 	rt.SetBehavior(fake.ByImage("web"), fake.Behavior{Serve: []fake.Server{fake.HTTP(7011, srv)}})
@@ -250,7 +249,6 @@ func TestPreStopSleepDelaysSIGTERM(t *testing.T) {
 // is cut short on the clock, and the container is stopped with the
 // two-second minimum Kubernetes gives after a preStop hook.
 func TestPreStopLongerThanTheGracePeriodIsCutShort(t *testing.T) {
-	t.Skip("bug: runHook bounds hooks with context.WithTimeout, on real time: on a fake clock a preStop sleep longer than the grace period ends only after the grace period of real time (internal/controller/nodeagent/hooks.go, runHook)")
 	o, rt, fc, _ := loopbackNode(t)
 	grace := int64(10)
 	pod := podOf("p", "", baton.Container{Name: "app", Image: "app", Lifecycle: &baton.Lifecycle{

@@ -326,7 +326,11 @@ func TestCrashLoopResetIsConfigurable(t *testing.T) {
 	if _, err := o.Pods("default").Create(ctxFor(t), podOf("p", "", baton.Container{Name: "app", Image: "crash"})); err != nil {
 		t.Fatal(err)
 	}
-	waitPods(t, o, "default", "back-off after the first restart", func([]*baton.Pod) bool { return rt.Starts("app") == 2 })
+	// The status shows the back-off only once its timer is armed.
+	waitPods(t, o, "default", "back-off after the first restart", func(pods []*baton.Pod) bool {
+		cs := pods[0].Status.ContainerStatuses
+		return len(cs) == 1 && cs[0].RestartCount == 1 && cs[0].State.Waiting != nil && cs[0].State.Waiting.Reason == "CrashLoopBackOff"
+	})
 	// It now runs 3 minutes, longer than the 2-minute reset but far short
 	// of the default 10, before crashing again.
 	rt.SetBehavior(fake.ByImage("crash"), fake.Behavior{Exit: &fake.Exit{After: 3 * time.Minute, Code: 1}})

@@ -196,6 +196,19 @@ func (c *cache) get(key controller.Request) []*podRuntime {
 	return out
 }
 
+// sandboxIP returns the IP of the ready sandbox of the Pod at key with
+// uid, or "".
+func (c *cache) sandboxIP(key controller.Request, uid string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.lookupLocked(key, uid); p != nil {
+		if sb, ok := p.readySandbox(); ok {
+			return sb.ip
+		}
+	}
+	return ""
+}
+
 func (c *cache) entryLocked(key controller.Request, uid string) *podRuntime {
 	p := c.lookupLocked(key, uid)
 	if p == nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/clock"
 	"github.com/batonhq/baton/runtime"
 )
 
@@ -15,7 +16,7 @@ const minGraceAfterPreStop = 2 * time.Second
 
 // runHook runs a lifecycle handler against a container, within timeout.
 func (a *Agent) runHook(ctx context.Context, pod *api.Pod, c *api.Container, containerID string, h *api.LifecycleHandler, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := clock.WithTimeout(ctx, a.clock, timeout)
 	defer cancel()
 	switch {
 	case h.Exec != nil:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/api"
+	"github.com/batonhq/baton/clock"
 	"github.com/batonhq/baton/internal/controller"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/runtime"
@@ -207,7 +208,7 @@ func (p *prober) run(ctx context.Context, w *probeWorker, key probeKey, pod *api
 // probe runs one probe and reports whether it passed, and why not.
 func (p *prober) probe(ctx context.Context, pod *api.Pod, c *api.Container, spec *api.Probe, containerID string) (bool, string) {
 	timeout := time.Duration(max(spec.TimeoutSeconds, 1)) * time.Second
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := clock.WithTimeout(ctx, p.a.clock, timeout)
 	defer cancel()
 	h := spec.ProbeHandler
 	switch {
@@ -325,9 +326,13 @@ func (a *Agent) probeAddress(pod *api.Pod, c *api.Container, host string, port a
 
 // podIP returns the Pod's IP as known now. A probe loop holds the Pod as
 // it was when its container started, which may be before the IP was
-// known, so the IP is looked up afresh: from the status waiting to be
-// written, else from the store.
+// known, and a postStart hook or a first probe may run before any status
+// with the IP is written, so the IP is looked up afresh: from the Pod's
+// ready sandbox, else the status waiting to be written, else the store.
 func (a *Agent) podIP(pod *api.Pod) string {
+	if ip := a.cache.sandboxIP(controller.RequestFor(pod), pod.UID); ip != "" {
+		return ip
+	}
 	a.mu.Lock()
 	st, pending := a.statuses[pod.UID]
 	a.mu.Unlock()
