@@ -233,6 +233,21 @@ func (c *Controller) Watch(s *store.Store, kind string, mapFn func(store.Change)
 // Enqueue asks for req to be reconciled.
 func (c *Controller) Enqueue(req Request) { c.add(req) }
 
+// EnqueueNow asks for req to be reconciled at once, however long its last
+// reconcile took: for an event that will not wait, such as a container's
+// exit, whose restart is due at once. Pacing is for keys whose objects
+// keep changing; a reconcile that was slow because it waited on a runtime
+// costs little CPU, so this does not undo what pacing is for.
+func (c *Controller) EnqueueNow(req Request) {
+	c.pacingMu.Lock()
+	if t, ok := c.paced[req]; ok {
+		t.Stop()
+		delete(c.paced, req)
+	}
+	c.pacingMu.Unlock()
+	c.queue.Add(req)
+}
+
 // EnqueueAfter asks for req to be reconciled after d.
 func (c *Controller) EnqueueAfter(req Request, d time.Duration) { c.queue.AddAfter(req, d) }
 

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -190,5 +191,52 @@ func TestBatchReconcilerGetsManyKeysAtOnce(t *testing.T) {
 	}
 	if len(b.batches) != 3 {
 		t.Errorf("%d batches for 250 keys, want 3", len(b.batches))
+	}
+}
+
+// A key whose reconcile was slow is held back by Enqueue for a while, but
+// not by EnqueueNow, which also releases one already held back.
+func TestEnqueueNowSkipsPacing(t *testing.T) {
+	ended := make(chan struct{}, 4)
+	slow := true
+	c := New("test", Func(func(ctx context.Context, req Request) (Result, error) {
+		if slow {
+			slow = false
+			time.Sleep(60 * time.Millisecond) // the workload: a reconcile that waits on a runtime
+		}
+		ended <- struct{}{}
+		return Result{}, nil
+	}), Options{})
+	stop := run(t, c)
+	defer stop()
+	key := Request{Name: "k"}
+	c.Enqueue(key)
+	<-ended
+	// Once the controller has recorded that the reconcile took 60ms, the
+	// key is paced for the next 100ms.
+	for recorded := false; !recorded; {
+		c.pacingMu.Lock()
+		_, recorded = c.slow[key]
+		c.pacingMu.Unlock()
+		runtime.Gosched()
+	}
+	c.Enqueue(key)
+	c.pacingMu.Lock()
+	_, held := c.paced[key]
+	c.pacingMu.Unlock()
+	if !held {
+		t.Fatal("Enqueue right after a slow reconcile did not hold the key back")
+	}
+	c.EnqueueNow(key)
+	c.pacingMu.Lock()
+	_, held = c.paced[key]
+	c.pacingMu.Unlock()
+	if held {
+		t.Error("EnqueueNow left the key held back")
+	}
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("EnqueueNow did not reconcile the key")
 	}
 }

@@ -358,7 +358,8 @@ func (a *Agent) followEvents(ctx context.Context, ch <-chan runtime.Event) {
 				}
 				a.cache.exited(ev)
 				if ns, name := ev.Labels[runtime.LabelPodNamespace], ev.Labels[runtime.LabelPodName]; name != "" {
-					a.ctrl.Enqueue(controller.Request{Namespace: ns, Name: name})
+					// Unpaced: the first restart is due at once.
+					a.ctrl.EnqueueNow(controller.Request{Namespace: ns, Name: name})
 				}
 			}
 			// The stream ended: something may have been missed.
