@@ -62,6 +62,24 @@ type HorizontalPodAutoscalerBehavior = api.HorizontalPodAutoscalerBehavior
 // HPAScalingRules tune one direction of scaling.
 type HPAScalingRules = api.HPAScalingRules
 
+// HPAScalingPolicy bounds how much one direction may change in a period.
+type HPAScalingPolicy = api.HPAScalingPolicy
+
+// HPAScalingPolicyType says whether a policy counts Pods or a percentage.
+type HPAScalingPolicyType = api.HPAScalingPolicyType
+
+// ScalingPolicySelect says which of several policies applies.
+type ScalingPolicySelect = api.ScalingPolicySelect
+
+// Scaling policy types and selections, as in autoscaling/v2.
+const (
+	PodsScalingPolicy     = api.PodsScalingPolicy
+	PercentScalingPolicy  = api.PercentScalingPolicy
+	MaxChangePolicySelect = api.MaxChangePolicySelect
+	MinChangePolicySelect = api.MinChangePolicySelect
+	DisabledPolicySelect  = api.DisabledPolicySelect
+)
+
 // Autoscaler metric types.
 const (
 	MetricSourceResource   = api.MetricSourceResource
@@ -87,6 +105,10 @@ const (
 	// roll it back to the previous revision by itself when a rollout
 	// exceeds progressDeadlineSeconds (Kubernetes only reports it).
 	AnnotationAutoRollback = api.AnnotationAutoRollback
+	// AnnotationAutoRolledBack marks the ReplicaSet of a revision that was
+	// rolled back automatically; automatic rollback never returns to it,
+	// until a rollout of it completes.
+	AnnotationAutoRolledBack = api.AnnotationAutoRolledBack
 )
 
 // PodTemplateHashLabel is the label on every ReplicaSet and Pod of a
@@ -193,7 +215,9 @@ func (c *DeploymentClient) History(ctx context.Context, name string) ([]Revision
 // rollout undo"; the Deployment then rolls out to it as to any change, and
 // the restored revision gets the next revision number. It returns the
 // Deployment as updated. An unknown revision is ErrNotFound; rolling back
-// to the current template changes nothing.
+// to the current template changes nothing. A paused Deployment is refused
+// with ErrFailedPrecondition, as "kubectl rollout undo" refuses it: resume
+// it first.
 func (c *DeploymentClient) Rollback(ctx context.Context, name string, toRevision int64) (*Deployment, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
