@@ -70,13 +70,13 @@ func newHPAHarness(t *testing.T, replicas int32, requests baton.ResourceList) *h
 	return h
 }
 
-// started waits for the autoscaler's first sync, on its creation: it only
-// takes a first sample, as a CPU rate needs two, and says so.
+// started waits for the autoscaler's first sync, on its creation. For CPU
+// it only takes a first sample, as a CPU rate needs two, and says so
+// (FailedGetResourceMetric); memory is measured at once.
 func (h *hpaHarness) started() {
 	h.t.Helper()
-	h.next("a first sync without metrics", func(a *baton.HorizontalPodAutoscaler) bool {
-		c := a.Status.Condition("ScalingActive")
-		return c != nil && c.Reason == "FailedGetResourceMetric"
+	h.next("a first sync", func(a *baton.HorizontalPodAutoscaler) bool {
+		return a.Status.Condition("ScalingActive") != nil
 	})
 }
 
@@ -162,6 +162,9 @@ func (h *hpaHarness) rescales(n int) []string {
 // decides when the autoscaler scales down.
 func TestAutoscalerMemoryUtilizationAndConfiguredWindow(t *testing.T) {
 	h := newHPAHarness(t, 2, baton.ResourceList{baton.ResourceMemory: baton.MustParseQuantity("64Mi")})
+	// At the target to begin with: memory is measured at the first sync,
+	// which then changes nothing.
+	h.memory.Store(32 << 20)
 	_, err := h.o.Apply(h.ctx, strings.NewReader(`
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -183,27 +186,22 @@ spec:
 	// 48Mi of 64Mi is 75% of a 50% target: ceil(2 × 1.5) = 3.
 	h.memory.Store(48 << 20)
 	a := h.sync(75)
+	lastThree := h.fc.Now()
 	if n := h.current(); n != 3 || a.Status.DesiredReplicas != 3 {
 		t.Fatalf("at 75%% memory on 2 replicas: %d replicas, desired %d; want 3", n, a.Status.DesiredReplicas)
 	}
 	if c := a.Status.Condition("AbleToScale"); c == nil || c.Reason != "SucceededRescale" {
 		t.Errorf("AbleToScale = %+v, want SucceededRescale", c)
 	}
-	// Then 8Mi (12%) and 9Mi (14%) in turn. At the first sync of low use
-	// the new Pod has no sample yet; counted at its full request, as
-	// Kubernetes counts a missing Pod on the way down, it keeps the
-	// recommendation at 3: (8+8+64)Mi of 192Mi = 41%, ceil(3 × 0.82) = 3.
-	// From then on the recommendation is 1, but that 3 holds for the 60s
-	// window.
-	var lastThree, scaledDown time.Time
+	// Then 8Mi (12%) and 9Mi (14%) in turn: every Pod's memory is
+	// measured at its first sample, so from the next sync on the
+	// recommendation is 1, but the 3 holds for the 60s window.
+	var scaledDown time.Time
 	for i := 0; scaledDown.IsZero(); i++ {
 		mi := int64(8 + i%2)
 		h.memory.Store(mi << 20)
 		a := h.sync(int32(mi * 100 / 64))
-		switch {
-		case i == 0:
-			lastThree = h.fc.Now()
-		case a.Status.DesiredReplicas != 3:
+		if a.Status.DesiredReplicas != 3 {
 			scaledDown = h.fc.Now()
 		}
 		if i > 20 {

@@ -316,6 +316,9 @@ type podMetrics struct{ agents *nodeagent.Manager }
 
 func (m podMetrics) PodUsage(ctx context.Context, pod *api.Pod) (int64, int64, error) {
 	u, err := m.agents.PodUsage(ctx, pod)
+	if !u.CPUKnown {
+		u.MilliCPU = -1
+	}
 	return u.MilliCPU, u.MemoryBytes, err
 }
 

@@ -54,8 +54,9 @@ const (
 
 // Metrics measures Pods.
 type Metrics interface {
-	// PodUsage returns a Pod's CPU (millicores) and memory (bytes) use, or
-	// an error when it has none to report yet.
+	// PodUsage returns a Pod's CPU (millicores; -1 until it has been
+	// measured twice, as a rate needs two readings) and memory (bytes)
+	// use, or an error when it has none to report yet.
 	PodUsage(ctx context.Context, pod *api.Pod) (milliCPU, memoryBytes int64, err error)
 }
 
@@ -346,7 +347,7 @@ func replicasForResource(m *api.ResourceMetricSource, current int32, pods []*api
 		switch {
 		case p.Status.Phase == api.PodPending:
 			unready = append(unready, k)
-		case !ok:
+		case !ok, m.Name == api.ResourceCPU && u.cpu < 0:
 			missing = append(missing, k)
 		case m.Name == api.ResourceCPU && cpuUnready(p, now, window):
 			unready = append(unready, k)

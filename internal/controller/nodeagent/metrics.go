@@ -16,15 +16,17 @@ type PodUsage struct {
 	// MilliCPU is the CPU used per second, in thousandths of a core,
 	// averaged since the previous measurement of the same containers.
 	MilliCPU int64
+	// CPUKnown is false while some container has been measured only once:
+	// a CPU rate needs two readings. MilliCPU is then not to be used.
+	CPUKnown bool
 	// MemoryBytes is the memory working set.
 	MemoryBytes int64
 	// Timestamp is when it was measured, on the runtime's clock.
 	Timestamp time.Time
 }
 
-// ErrNoMetrics says a Pod has no usage to report yet: it is not running,
-// or it was measured for the first time, and a CPU rate needs two
-// measurements.
+// ErrNoMetrics says a Pod has no usage to report yet: none of its
+// containers runs.
 var ErrNoMetrics = fmt.Errorf("no metrics yet")
 
 // cpuSample is the last cumulative CPU reading of a container, and the
@@ -82,9 +84,10 @@ func (a *Agent) podUsage(ctx context.Context, pod *api.Pod) (PodUsage, error) {
 			rated++
 		}
 	}
-	if measured == 0 || rated < measured {
-		return usage, fmt.Errorf("pod %s: %w", pod.Key(), ErrNoMetrics)
+	if measured == 0 {
+		return PodUsage{}, fmt.Errorf("pod %s: %w", pod.Key(), ErrNoMetrics)
 	}
+	usage.CPUKnown = rated == measured
 	return usage, nil
 }
 
