@@ -463,7 +463,20 @@ func keepServerFields(old, obj api.Object) {
 	case *api.Namespace:
 		o.Status = old.(*api.Namespace).Status
 	case *api.Node:
-		o.Status = old.(*api.Node).Status
+		prev := old.(*api.Node)
+		o.Status = prev.Status
+		// A taint that stays keeps its date, which tolerationSeconds count
+		// from, though the update leaves timeAdded out.
+		for i, t := range o.Spec.Taints {
+			if t.TimeAdded != nil {
+				continue
+			}
+			for _, p := range prev.Spec.Taints {
+				if p.Key == t.Key && p.Effect == t.Effect && p.TimeAdded != nil {
+					o.Spec.Taints[i].TimeAdded = p.TimeAdded
+				}
+			}
+		}
 	case *api.ConfigMap:
 		// The generation counts changes of the data, so that what follows
 		// a ConfigMap or Secret can tell a change from a rewrite.

@@ -417,7 +417,7 @@ func replicasForResource(m *api.ResourceMetricSource, current int32, pods []*api
 				metrics[k] = requests[k] * int64(max(100, *m.Target.AverageUtilization)) / 100
 			case usageRatio < 1:
 				metrics[k] = target
-			case usageRatio > 1 || !utilization:
+			default: // scaling up, or at the target: as Kubernetes, count them at 0
 				metrics[k] = 0
 			}
 		}

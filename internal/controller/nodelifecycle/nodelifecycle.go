@@ -16,6 +16,7 @@ package nodelifecycle
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -99,12 +100,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 			}
 			node, ready = &n, n.Status.Condition(api.NodeReady)
 		}
-		node, err = syncTaints(tx, node, ready)
+		node, err = syncTaints(tx, node, ready, now)
 		if err != nil {
 			return err
 		}
+		notReady := ready.Status != api.ConditionTrue && ready.Reason != "AgentNotStarted"
+		if !notReady && !slices.ContainsFunc(node.Spec.Taints, func(t api.Taint) bool { return t.Effect == api.TaintNoExecute }) {
+			return nil // the common case, every heartbeat: nothing to look at Pods for
+		}
 		pods := tx.PodsOnNode(node.Name)
-		if ready.Status != api.ConditionTrue && ready.Reason != "AgentNotStarted" {
+		if notReady {
 			for _, pod := range pods {
 				if err := markNotReady(tx, pod, now); err != nil {
 					return err
@@ -185,8 +190,10 @@ func (r *Reconciler) evictionTime(pod *api.Pod, taints []api.Taint, now time.Tim
 // as Kubernetes' node lifecycle controller does: not-ready while the agent
 // reports the Node not Ready, unreachable while nobody knows, neither while
 // it is Ready. A taint added is dated from the condition's transition.
-// Other taints are left alone.
-func syncTaints(tx store.Tx, node *api.Node, ready *api.NodeCondition) (*api.Node, error) {
+// Other taints are left alone, except that a NoExecute taint without a
+// date (one a user added) is dated now, the first time it is seen, so that
+// tolerationSeconds count from then.
+func syncTaints(tx store.Tx, node *api.Node, ready *api.NodeCondition, now time.Time) (*api.Node, error) {
 	want := ""
 	switch {
 	case ready.Reason == "AgentNotStarted":
@@ -196,7 +203,7 @@ func syncTaints(tx store.Tx, node *api.Node, ready *api.NodeCondition) (*api.Nod
 		want = api.TaintNodeUnreachable
 	}
 	var taints []api.Taint
-	has := false
+	has, dated := false, false
 	for _, t := range node.Spec.Taints {
 		ours := t.Effect == api.TaintNoExecute && (t.Key == api.TaintNodeNotReady || t.Key == api.TaintNodeUnreachable)
 		switch {
@@ -205,12 +212,15 @@ func syncTaints(tx store.Tx, node *api.Node, ready *api.NodeCondition) (*api.Nod
 		case ours:
 			continue
 		}
+		if t.Effect == api.TaintNoExecute && t.TimeAdded == nil {
+			t.TimeAdded, dated = api.NewTimePtr(now), true
+		}
 		taints = append(taints, t)
 	}
 	if want != "" && !has {
 		taints = append(taints, api.Taint{Key: want, Effect: api.TaintNoExecute, TimeAdded: api.NewTimePtr(ready.LastTransitionTime.Time)})
 	}
-	if len(taints) == len(node.Spec.Taints) && has == (want != "") {
+	if !dated && len(taints) == len(node.Spec.Taints) && has == (want != "") {
 		return node, nil // unchanged
 	}
 	next := *node
