@@ -20,6 +20,22 @@ func TestWithTimeoutEndsOnTheFakeClock(t *testing.T) {
 	if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Err = %v, want context.DeadlineExceeded", err)
 	}
+	if d, ok := ctx.Deadline(); !ok || !d.Equal(time.Date(2026, 1, 1, 0, 0, 5, 0, time.UTC)) {
+		t.Errorf("Deadline = %s, %v; want 5s after the start, on the fake clock", d, ok)
+	}
+}
+
+// A parent cancelled with a cause of its own still reads as Canceled.
+func TestWithTimeoutKeepsCanceledForOtherCauses(t *testing.T) {
+	f := NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	parent, stop := context.WithCancelCause(context.Background())
+	ctx, cancel := WithTimeout(parent, f, time.Hour)
+	defer cancel()
+	stop(errors.New("shutting down"))
+	<-ctx.Done()
+	if err := ctx.Err(); err != context.Canceled {
+		t.Errorf("Err = %v, want context.Canceled", err)
+	}
 }
 
 func TestWithTimeoutCancelAndParent(t *testing.T) {

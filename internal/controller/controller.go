@@ -190,12 +190,18 @@ func (c *Controller) add(req Request) {
 		return
 	}
 	if _, ok := c.paced[req]; !ok {
-		c.paced[req] = time.AfterFunc(wait, func() {
+		var t *time.Timer
+		t = time.AfterFunc(wait, func() {
 			c.pacingMu.Lock()
-			delete(c.paced, req)
+			// EnqueueNow may have let the key go and a later add paced it
+			// again with a timer of its own: leave that one be.
+			if c.paced[req] == t {
+				delete(c.paced, req)
+			}
 			c.pacingMu.Unlock()
 			c.queue.Add(req)
 		})
+		c.paced[req] = t
 	}
 	c.pacingMu.Unlock()
 }

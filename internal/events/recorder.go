@@ -35,9 +35,10 @@ const (
 type Options struct {
 	// MaxEvents bounds the stored events; the oldest go first.
 	MaxEvents int
-	// Burst and PerSecond shape the token bucket that admits events,
-	// repeats included, as Kubernetes' spam filter does; an event turned
-	// away is counted by Dropped (and was still logged).
+	// Burst and PerSecond shape one token bucket for the whole recorder
+	// that admits events, repeats included (Kubernetes' spam filter keeps
+	// a bucket per source and object); an event turned away is counted by
+	// Dropped, and was still logged.
 	Burst     int
 	PerSecond int
 }

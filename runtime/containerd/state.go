@@ -52,9 +52,9 @@ func (r *Runtime) containerAndTask(ctx context.Context, id string) (containerRec
 
 // recheckVanished reads rec again if, with its task t, it looks like a
 // container whose task vanished: started, no exit recorded, no task. The
-// record and the task are read one after the other, and an exit recorded
-// between the two reads (its labels written, then its task deleted) looks
-// just like that; the second read sees the recorded exit. A container that
+// record and the task are read separately (at the same time), and an exit
+// recorded between the two reads (its labels written, then its task
+// deleted) looks just like that; the second read sees the recorded exit. A container that
 // still looks vanished after it really is.
 func (r *Runtime) recheckVanished(ctx context.Context, rec containerRecord, t *task.Process) (containerRecord, error) {
 	if t != nil || !rec.finishedAt.IsZero() || r.describe(rec, nil).State != runtime.ContainerExited {
