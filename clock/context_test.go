@@ -20,8 +20,10 @@ func TestWithTimeoutEndsOnTheFakeClock(t *testing.T) {
 	if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Err = %v, want context.DeadlineExceeded", err)
 	}
-	if d, ok := ctx.Deadline(); !ok || !d.Equal(time.Date(2026, 1, 1, 0, 0, 5, 0, time.UTC)) {
-		t.Errorf("Deadline = %s, %v; want 5s after the start, on the fake clock", d, ok)
+	// No Deadline: the standard library would read a fake clock's time as
+	// real time (a dial would time out at once).
+	if d, ok := ctx.Deadline(); ok {
+		t.Errorf("Deadline = %s; want none, as the parent has none", d)
 	}
 }
 
