@@ -190,8 +190,14 @@ func (r *Reconciler) load(req controller.Request) (*state, bool) {
 		// ReplicaSet scaled to zero before its controller ever reported
 		// its Pods still counts as having some until it reports none.
 		rolling := st.newRS == nil || withPods > 1
+		// Right after a rollout the ReplicaSet's status may still show
+		// fewer available Pods than the count the Deployment last
+		// reported from the Pods themselves (its controller paces its
+		// recounts): count them again rather than report a drop that did
+		// not happen. A real drop costs one count, then the status agrees.
+		behind := !rolling && st.newRS.Status.AvailableReplicas < d.Status.AvailableReplicas
 		for _, rs := range st.all() {
-			if rolling {
+			if rolling || behind {
 				st.counts[rs.UID] = replicaset.CountPods(tx, rs.UID, d.Spec.MinReadySeconds, st.now)
 			} else {
 				st.counts[rs.UID] = replicaset.Counts{Active: rs.Status.Replicas, Ready: rs.Status.ReadyReplicas, Available: rs.Status.AvailableReplicas}
