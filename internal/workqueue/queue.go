@@ -31,8 +31,10 @@ type Queue[K comparable] struct {
 	mu sync.Mutex // guards every field below
 	// order holds keys waiting for a worker, oldest first; dirty is the
 	// same set, plus keys re-added while processing.
-	order      []K
-	dirty      map[K]struct{}
+	order []K
+	dirty map[K]struct{}
+	// dirtyPeak is the most keys dirty has held since it was last made.
+	dirtyPeak  int
 	processing map[K]struct{}
 	retries    map[K]*backoff.ExponentialBackOff
 	timers     map[K]delayed
@@ -98,6 +100,7 @@ func (q *Queue[K]) addLocked(key K) {
 		return
 	}
 	q.dirty[key] = struct{}{}
+	q.dirtyPeak = max(q.dirtyPeak, len(q.dirty))
 	if _, busy := q.processing[key]; busy {
 		return // Done queues it again
 	}
@@ -219,6 +222,10 @@ func (q *Queue[K]) GetBatch(ctx context.Context, max int) ([]K, bool) {
 	}
 }
 
+// burstKeys is how many waiting keys make a burst whose memory the queue
+// lets go of once it drains; below it, the memory is reused.
+const burstKeys = 1024
+
 // releaseDrainedLocked lets go of the memory a burst of keys left behind
 // once the queue has drained: a slice resliced from the front and a map
 // that has been emptied both keep their largest size otherwise, for as
@@ -227,9 +234,11 @@ func (q *Queue[K]) releaseDrainedLocked() {
 	if len(q.order) > 0 {
 		return
 	}
-	q.order = nil
-	if len(q.dirty) == 0 {
-		q.dirty = map[K]struct{}{}
+	if cap(q.order) > burstKeys {
+		q.order = nil
+	}
+	if len(q.dirty) == 0 && q.dirtyPeak > burstKeys {
+		q.dirty, q.dirtyPeak = map[K]struct{}{}, 0
 	}
 }
 
