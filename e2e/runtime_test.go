@@ -270,27 +270,6 @@ func TestContainersCarryBatonsLabels(t *testing.T) {
 	}
 }
 
-// A container image that is not an image reference at all leaves its Pod
-// Pending, waiting with reason InvalidImageName and a message naming it,
-// as in Kubernetes.
-func TestMalformedImageIsInvalidImageName(t *testing.T) {
-	t.Parallel()
-	c := newCluster(t)
-	bad := shContainer("app", "true")
-	bad.Image = "localhost/Baton-E2E/BusyBox:1" // upper case: not a reference
-	bad.ImagePullPolicy = baton.PullIfNotPresent
-	if _, err := c.Pods("default").Create(ctxFor(t), podOf("malformed", bad)); err != nil {
-		t.Fatal(err)
-	}
-	p := waitPod(t, c.Orchestrator, "malformed", "waiting", func(p *baton.Pod) bool {
-		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil
-	})
-	w := p.Status.ContainerStatuses[0].State.Waiting
-	if w.Reason != runtime.ReasonInvalidImageName || !strings.Contains(w.Message, bad.Image) || p.Status.Phase != baton.PodPending {
-		t.Errorf("phase %s, waiting %+v; want Pending, reason InvalidImageName, a message naming %q", p.Status.Phase, w, bad.Image)
-	}
-}
-
 // A hostNetwork Pod runs in the host's network namespace: its server
 // answers on the host's loopback.
 func TestHostNetworkPod(t *testing.T) {

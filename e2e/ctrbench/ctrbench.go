@@ -185,9 +185,6 @@ func (b *Bench) Close() error {
 	return errors.Join(errs...)
 }
 
-// Orchestrator returns the Bench's Orchestrator.
-func (b *Bench) Orchestrator() *baton.Orchestrator { return b.o }
-
 // Network says how a Pod start sample is networked.
 type Network int
 

@@ -3,6 +3,10 @@ package containerd_test
 import (
 	"testing"
 	"time"
+
+	"github.com/containerd/containerd/v2/core/leases"
+
+	"github.com/batonhq/baton/runtime/containerd"
 )
 
 // The Runtime makes containers under one lease of its own, which
@@ -24,8 +28,13 @@ func TestContainersOutliveTheirLease(t *testing.T) {
 	if err != nil || time.Until(expire) > 2*time.Hour || time.Until(expire) < 0 {
 		t.Errorf("the lease expires at %q (%v); want within the next hour or so", ls[0].Labels["containerd.io/gc.expire"], err)
 	}
-	if err := raw.LeasesService().Delete(testCtx(t), ls[0]); err != nil {
+	// Deleted with a garbage collection at once: what the lease alone held
+	// goes now, and the container's snapshot must not be among it.
+	if err := raw.LeasesService().Delete(testCtx(t), ls[0], leases.SynchronousDelete); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := raw.SnapshotService(containerd.DefaultSnapshotter).Stat(testCtx(t), first.ID); err != nil {
+		t.Errorf("the first container's snapshot went with the lease: %v", err)
 	}
 
 	second := start(t, rt, sb, sh("second", runUntilTERM))
