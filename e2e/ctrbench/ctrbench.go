@@ -21,10 +21,8 @@ package ctrbench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -495,40 +493,9 @@ func (b *Bench) waitNodeReady(ctx context.Context) error {
 // The plain client's side.
 
 // writeCNIConfig writes the bridge network both sides join: the network
-// Baton writes for itself by default (bridge, host-local IPAM,
-// masquerading, portmap), on env's bridge and subnet.
+// Baton writes for itself by default, on env's bridge and subnet.
 func (b *Bench) writeCNIConfig() error {
-	conf := map[string]any{
-		"cniVersion": "1.0.0",
-		"name":       "ctrbench-" + b.env.Bridge,
-		"plugins": []map[string]any{
-			{
-				"type":        "bridge",
-				"bridge":      b.env.Bridge,
-				"isGateway":   true,
-				"ipMasq":      true,
-				"promiscMode": true,
-				"ipam": map[string]any{
-					"type":    "host-local",
-					"ranges":  [][]map[string]string{{{"subnet": b.env.Subnet}}},
-					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
-					"dataDir": filepath.Join(b.env.StateDir, "ctrbench-ipam"),
-				},
-			},
-			{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
-		},
-	}
-	data, err := json.MarshalIndent(conf, "", "  ")
-	if err != nil {
-		return fmt.Errorf("ctrbench: %w", err)
-	}
-	if err := os.MkdirAll(b.confDir, 0o755); err != nil {
-		return fmt.Errorf("ctrbench: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(b.confDir, "10-ctrbench.conflist"), data, 0o644); err != nil {
-		return fmt.Errorf("ctrbench: %w", err)
-	}
-	return nil
+	return containerd.WriteBridgeConfig(b.confDir, b.env.Bridge, b.env.Subnet, filepath.Join(b.env.StateDir, "ctrbench-ipam"))
 }
 
 // loadCNI loads the network config as Baton's Runtime does.

@@ -61,16 +61,25 @@ func (n *network) load() (gocni.CNI, error) {
 	return c, nil
 }
 
-// writeDefaultConfig writes Baton's own bridge network into dir: a bridge
-// with host-local IPAM (its reservations under the state dir), masquerading
-// for traffic leaving the node, and portmap for host ports.
+// writeDefaultConfig writes Baton's own bridge network into dir, with its
+// IPAM reservations under the state dir.
 func (n *network) writeDefaultConfig(dir string) error {
-	if len(n.o.bridge) > 15 {
-		return fmt.Errorf("containerd runtime: bridge name %q is longer than Linux's 15 bytes; see WithBridgeNetwork", n.o.bridge)
+	return WriteBridgeConfig(dir, n.o.bridge, n.o.subnet, filepath.Join(n.o.cniDir(), "networks"))
+}
+
+// WriteBridgeConfig writes into dir, as 10-baton.conflist, the CNI network
+// the Runtime makes for itself when WithCNIConfDir is not given: a bridge
+// with host-local IPAM (its reservations under ipamDir), masquerading for
+// traffic leaving the node, and portmap for host ports. A program that
+// starts containers beside Baton's (a benchmark's baseline, say) can join
+// the very same network.
+func WriteBridgeConfig(dir, bridge, subnet, ipamDir string) error {
+	if len(bridge) > 15 {
+		return fmt.Errorf("containerd runtime: bridge name %q is longer than Linux's 15 bytes; see WithBridgeNetwork", bridge)
 	}
-	prefix, err := netip.ParsePrefix(n.o.subnet)
+	prefix, err := netip.ParsePrefix(subnet)
 	if err != nil {
-		return fmt.Errorf("containerd runtime: subnet %q: %w; see WithBridgeNetwork", n.o.subnet, err)
+		return fmt.Errorf("containerd runtime: subnet %q: %w; see WithBridgeNetwork", subnet, err)
 	}
 	defaultRoute := "0.0.0.0/0"
 	if prefix.Addr().Is6() {
@@ -78,11 +87,11 @@ func (n *network) writeDefaultConfig(dir string) error {
 	}
 	conf := map[string]any{
 		"cniVersion": "1.0.0",
-		"name":       "baton-" + n.o.bridge,
+		"name":       "baton-" + bridge,
 		"plugins": []map[string]any{
 			{
 				"type":        "bridge",
-				"bridge":      n.o.bridge,
+				"bridge":      bridge,
 				"isGateway":   true,
 				"ipMasq":      true,
 				"promiscMode": true,
@@ -90,7 +99,7 @@ func (n *network) writeDefaultConfig(dir string) error {
 					"type":    "host-local",
 					"ranges":  [][]map[string]string{{{"subnet": prefix.Masked().String()}}},
 					"routes":  []map[string]string{{"dst": defaultRoute}},
-					"dataDir": filepath.Join(n.o.cniDir(), "networks"),
+					"dataDir": ipamDir,
 				},
 			},
 			{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
