@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 )
@@ -49,9 +48,10 @@ func (v *IntOrString) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &v.IntVal)
 }
 
-// ScaledValue resolves v against total: an integer is returned as is, a
-// percentage such as "25%" is that share of total, rounded up when roundUp
-// is set and down otherwise.
+// ScaledValue resolves v against total (at most math.MaxInt32): an integer
+// is returned as is, a percentage such as "25%" is that share of total,
+// exactly, rounded up when roundUp is set and down otherwise. A percentage
+// must fit in an int32, as validation requires.
 func (v IntOrString) ScaledValue(total int, roundUp bool) (int, error) {
 	if !v.IsString {
 		return int(v.IntVal), nil
@@ -60,13 +60,17 @@ func (v IntOrString) ScaledValue(total int, roundUp bool) (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("%q must be an integer or a percentage such as \"25%%\"", v.StrVal)
 	}
-	p, err := strconv.Atoi(percent)
+	p, err := strconv.ParseInt(percent, 10, 32)
 	if err != nil {
-		return 0, fmt.Errorf("%q must be an integer or a percentage such as \"25%%\"", v.StrVal)
+		return 0, fmt.Errorf("%q must be an integer or a percentage such as \"25%%\", at most 2147483647%%", v.StrVal)
 	}
-	scaled := float64(p) * float64(total) / 100
-	if roundUp {
-		return int(math.Ceil(scaled)), nil
+	// Both factors fit in 32 bits, so the product fits in 64.
+	q, r := p*int64(total)/100, p*int64(total)%100
+	if roundUp && r > 0 {
+		q++
 	}
-	return int(math.Floor(scaled)), nil
+	if !roundUp && r < 0 {
+		q--
+	}
+	return int(q), nil
 }

@@ -26,6 +26,9 @@ func TestIntOrStringScaledValue(t *testing.T) {
 		{v: FromString("%"), total: 10, wantErr: true},
 		{v: FromString("a%"), total: 10, wantErr: true},
 		{v: FromString(""), total: 10, wantErr: true},
+		{v: FromString("99%"), total: 2000000000, want: 1980000000},
+		{v: FromString("2147483647%"), total: 2147483647, roundUp: true, want: 46116860141324207},
+		{v: FromString("2147483648%"), total: 10, wantErr: true},
 	}
 	for _, tt := range tests {
 		got, err := tt.v.ScaledValue(tt.total, tt.roundUp)

@@ -2,9 +2,6 @@ package deployment
 
 import (
 	"math"
-	"math/big"
-	"strconv"
-	"strings"
 
 	"github.com/batonhq/baton/api"
 )
@@ -32,39 +29,19 @@ func fenceposts(d *api.Deployment) (surge, unavailable int32) {
 	return int32(s), int32(min(u, int64(want)))
 }
 
-// scaledValue resolves a maxSurge or maxUnavailable: an integer as is, a
-// percentage such as "25%" as that share of total, rounded up or down;
-// nil, negative or malformed values (which validation refuses) as 0. The
-// result is exact, at least 0, and at most math.MaxInt32.
+// scaledValue resolves a maxSurge or maxUnavailable against total with
+// IntOrString.ScaledValue; nil, negative or malformed values (which
+// validation refuses) count as 0, and the result is at most
+// math.MaxInt32.
 func scaledValue(v *api.IntOrString, total int32, roundUp bool) int64 {
-	switch {
-	case v == nil:
-		return 0
-	case !v.IsString:
-		return max(int64(v.IntVal), 0)
-	}
-	digits, ok := strings.CutSuffix(v.StrVal, "%")
-	if !ok || digits == "" || strings.TrimLeft(digits, "0123456789") != "" || total <= 0 {
+	if v == nil {
 		return 0
 	}
-	if len(digits) <= 9 {
-		// Below 10^9 %: the product stays below 2^63.
-		p, _ := strconv.ParseInt(digits, 10, 64)
-		q, r := p*int64(total)/100, p*int64(total)%100
-		if roundUp && r > 0 {
-			q++
-		}
-		return min(q, math.MaxInt32)
+	n, err := v.ScaledValue(int(total), roundUp)
+	if err != nil || n < 0 {
+		return 0
 	}
-	p, _ := new(big.Int).SetString(digits, 10)
-	q, r := new(big.Int).QuoRem(p.Mul(p, big.NewInt(int64(total))), big.NewInt(100), new(big.Int))
-	if roundUp && r.Sign() > 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	if !q.IsInt64() || q.Int64() > math.MaxInt32 {
-		return math.MaxInt32
-	}
-	return q.Int64()
+	return min(int64(n), math.MaxInt32)
 }
 
 // rolloutRolling takes one step of a rolling update: make the new
