@@ -72,7 +72,7 @@ const (
 	// their environment, which only a restart refreshes.
 	AnnotationRestartOnConfigChange = "baton.dev/restart-on-config-change"
 	// AnnotationConfigHash is set by Baton on the Pod template of such a
-	// Deployment: a hash of the data of the ConfigMaps it uses and of the
-	// uid and generation of its Secrets (never of their values).
+	// Deployment: a hash of the uid and generation of the ConfigMaps and
+	// Secrets it uses (never of their values).
 	AnnotationConfigHash = "baton.dev/config-hash"
 )

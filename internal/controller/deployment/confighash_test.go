@@ -132,7 +132,10 @@ func TestConfigHashRevealsNoSecretValue(t *testing.T) {
 	if h := hashOf(t, s, d); h != rotated {
 		t.Error("a ConfigMap write that changed no data changed the hash")
 	}
-	update(t, s, "default", "app", func(cm *api.ConfigMap) { cm.Data["level"] = "info" })
+	update(t, s, "default", "app", func(cm *api.ConfigMap) {
+		cm.Data = map[string]string{"level": "info"}
+		cm.Generation++ // as the clients count a change of data
+	})
 	info := hashOf(t, s, d)
 	if info == rotated {
 		t.Error("the hash did not change with the ConfigMap's data")
