@@ -26,38 +26,35 @@ func checkConfigRefs(tx store.ReadTx, obj api.Object) api.FieldErrors {
 	}
 	ns := obj.GetObjectMeta().Namespace
 	var errs api.FieldErrors
-	// hasKey looks key up in an existing object; dataOnly leaves out a
-	// ConfigMap's binaryData, which environment variables cannot take (as
-	// in Kubernetes, configMapKeyRef reads data only).
-	hasKey := func(kind, name, key string, dataOnly bool) (exists, found bool) {
+	// lookup finds key in an existing object: in its data, or in a
+	// ConfigMap's binaryData.
+	lookup := func(kind, name, key string) (exists, inData, inBinary bool) {
 		obj, err := tx.Get(kind, ns, name)
 		if err != nil {
-			return false, false
+			return false, false, false
 		}
 		switch o := obj.(type) {
 		case *api.ConfigMap:
-			_, a := o.Data[key]
-			_, b := o.BinaryData[key]
-			return true, a || (b && !dataOnly)
+			_, inData = o.Data[key]
+			_, inBinary = o.BinaryData[key]
 		case *api.Secret:
-			_, found = o.Data[key]
-			return true, found
+			_, inData = o.Data[key]
 		}
-		return true, false
+		return true, inData, inBinary
 	}
-	check := func(path, kind, name, key string, optional *bool, dataOnly bool) {
+	// check refuses a required reference to a key an existing object
+	// lacks; forEnv, as in Kubernetes, finds a ConfigMap's key in data
+	// only, as an environment variable cannot take binaryData.
+	check := func(path, kind, name, key string, optional *bool, forEnv bool) {
 		if optional != nil && *optional {
 			return
 		}
-		exists, found := hasKey(kind, name, key, dataOnly)
+		exists, inData, inBinary := lookup(kind, name, key)
 		switch {
-		case exists && !found && dataOnly && kind == api.KindConfigMap:
-			if _, binary := hasKey(kind, name, key, false); binary {
-				errs.Add(path, "%s %q holds %q in binaryData, which an environment variable cannot take; move it to data, or mount it as a file", kind, name, key)
-				return
-			}
-			fallthrough
-		case exists && !found:
+		case !exists || inData || (inBinary && !forEnv):
+		case inBinary:
+			errs.Add(path, "%s %q holds %q in binaryData, which an environment variable cannot take; move it to data, or mount it as a file", kind, name, key)
+		default:
 			errs.Add(path, "%s %q has no key %q; add it, or mark the reference optional", kind, name, key)
 		}
 	}

@@ -129,10 +129,3 @@ func TestStringDataKeysReportedWhereWritten(t *testing.T) {
 		t.Errorf("merged %v: stringData %d entries, a=%q b=%q", ok, len(ok.StringData), ok.Data["a"], ok.Data["b"])
 	}
 }
-
-// Baton's default modes are stricter than Kubernetes' 0644.
-func TestDefaultModes(t *testing.T) {
-	if DefaultConfigMapMode != 0o444 || DefaultSecretMode != 0o400 {
-		t.Errorf("default modes %o and %o, want 0444 and 0400", DefaultConfigMapMode, DefaultSecretMode)
-	}
-}
