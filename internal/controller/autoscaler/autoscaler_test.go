@@ -17,6 +17,7 @@ const (
 	ready   podState = iota // running and ready for long
 	pending                 // not running yet
 	missing                 // running and ready, but not measured
+	firstSample             // measured once: its memory, but no CPU rate yet
 )
 
 // fixture builds Pods of one container requesting 100m CPU and 64Mi of
@@ -40,9 +41,12 @@ func (f *fixture) add(state podState, milliCPU, memMi int64) {
 		p.Status = api.PodStatus{Phase: api.PodPending}
 	}
 	f.pods = append(f.pods, p)
-	if state == ready {
+	if state == ready || state == firstSample {
 		if f.measured == nil {
 			f.measured = map[string]usage{}
+		}
+		if state == firstSample {
+			milliCPU = -1
 		}
 		f.measured[p.Key()] = usage{cpu: milliCPU, memory: memMi << 20 * 1000}
 	}
@@ -100,6 +104,13 @@ func TestReplicasForResourceFollowsKubernetes(t *testing.T) {
 		// ceil(5 × 0.72) = 4, more than the 2 replicas the target has —
 		// a scale-down signal must not scale up: 2.
 		{"the final guard keeps the direction", cpuTarget(50), 2, []pod{{ready, 20, 0}, {ready, 20, 0}, {ready, 20, 0}, {ready, 20, 0}, {missing, 0, 0}}, 2},
+		// A Pod measured once has no CPU rate yet and counts as missing
+		// for CPU: as above, 3.
+		{"no CPU rate yet counts as missing", cpuTarget(50), 4, []pod{{ready, 10, 0}, {ready, 10, 0}, {ready, 10, 0}, {firstSample, 0, 0}}, 3},
+		// At exactly the target (150m of 300m), Kubernetes counts a
+		// missing Pod as idle: 150m of 400m = 37.5%, ratio 0.75,
+		// ceil(4 × 0.75) = 3.
+		{"at the target, missing pods count as idle", cpuTarget(50), 4, []pod{{ready, 50, 0}, {ready, 50, 0}, {ready, 50, 0}, {missing, 0, 0}}, 3},
 		// Memory utilization: 48Mi of 64Mi = 75% of 50%, ceil(2 × 1.5) = 3.
 		{"memory utilization", memPct(50), 2, []pod{{ready, 0, 48}, {ready, 0, 48}}, 3},
 		// Memory is not subject to the CPU readiness rules, but a Pending
@@ -108,6 +119,11 @@ func TestReplicasForResourceFollowsKubernetes(t *testing.T) {
 		{"memory ignores pending pods on the way down", memPct(50), 3, []pod{{ready, 0, 8}, {ready, 0, 8}, {pending, 0, 0}}, 1},
 		// AverageValue: 48Mi of 32Mi, ceil(2 × 1.5) = 3.
 		{"memory average value", memMi(32), 2, []pod{{ready, 0, 48}, {ready, 0, 48}}, 3},
+		// Memory counts from the first sample: (48 + 48)Mi over 2, of
+		// 32Mi, ceil(2 × 1.5) = 3. Were the second Pod left out as
+		// missing, it would count as idle on the way up, 24Mi, ratio
+		// 0.75, and the direction guard would keep 2.
+		{"memory counts from the first sample", memMi(32), 2, []pod{{ready, 0, 48}, {firstSample, 0, 48}}, 3},
 		// AverageValue scaling down: a missing Pod counts as using the
 		// target: (8 + 8 + 32)Mi / 3 = 16Mi of 32Mi, ceil(3 × 0.5) = 2.
 		{"average value, missing on the way down", memMi(32), 3, []pod{{ready, 0, 8}, {ready, 0, 8}, {missing, 0, 0}}, 2},
