@@ -89,11 +89,20 @@ func (a *Agent) volumesDir(uid string) (string, error) {
 	// MkdirAll leaves alone what exists, perhaps made by an older Baton
 	// with a wider mode.
 	for _, d := range []string{pod, dir} {
-		if err := os.Chmod(d, privateDirMode); err != nil {
+		if err := ensureMode(d, privateDirMode); err != nil {
 			return "", err
 		}
 	}
 	return dir, nil
+}
+
+// ensureMode gives dir mode, unless it has it already: the agent looks at
+// a Pod's volumes at every sync, and the mode is nearly always right.
+func ensureMode(dir string, mode fs.FileMode) error {
+	if info, err := os.Stat(dir); err == nil && info.Mode().Perm() == mode.Perm() {
+		return nil
+	}
+	return os.Chmod(dir, mode)
 }
 
 // setupVolumes makes every volume of pod ready on the node and returns the
@@ -331,7 +340,7 @@ func ensureTmpfs(dir string, mode fs.FileMode, size int64) error {
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err == nil && st.Type == tmpfsMagic {
-		return os.Chmod(dir, mode)
+		return ensureMode(dir, mode)
 	}
 	return syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC,
 		fmt.Sprintf("mode=%#o,size=%d", mode.Perm(), size))
