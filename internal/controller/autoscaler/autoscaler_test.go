@@ -14,10 +14,10 @@ var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 type podState int
 
 const (
-	ready   podState = iota // running and ready for long
-	pending                 // not running yet
-	missing                 // running and ready, but not measured
-	firstSample             // measured once: its memory, but no CPU rate yet
+	ready       podState = iota // running and ready for long
+	pending                     // not running yet
+	missing                     // running and ready, but not measured
+	firstSample                 // measured once: its memory, but no CPU rate yet
 )
 
 // fixture builds Pods of one container requesting 100m CPU and 64Mi of
